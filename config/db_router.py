@@ -1,0 +1,78 @@
+"""Read/write split: writes and migrations on the primary, reads on the replica unless pinned.
+
+A read is pinned to the primary (design §3):
+- inside a transaction on the primary (it must see its own uncommitted writes);
+- for the rest of a request that wrote, and for REPLICA_PIN_SECONDS after it (a cookie);
+- inside every Celery task (``pinned_to_primary`` is entered by a task signal);
+- in selectors that need fresh data, which wrap themselves in ``pinned_to_primary()``.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connections
+
+PRIMARY = "default"
+REPLICA = "replica"
+PIN_COOKIE = "pin_primary"
+
+_pinned: contextvars.ContextVar[int] = contextvars.ContextVar("pinned_to_primary", default=0)
+
+
+def is_pinned() -> bool:
+    return _pinned.get() > 0 or connections[PRIMARY].in_atomic_block
+
+
+@contextmanager
+def pinned_to_primary():
+    token = _pinned.set(_pinned.get() + 1)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+def pin() -> contextvars.Token:
+    return _pinned.set(_pinned.get() + 1)
+
+
+def unpin(token: contextvars.Token) -> None:
+    _pinned.reset(token)
+
+
+class PrimaryReplicaRouter:
+    def db_for_read(self, model, **hints):
+        return PRIMARY if is_pinned() else REPLICA
+
+    def db_for_write(self, model, **hints):
+        return PRIMARY
+
+    def allow_relation(self, obj1, obj2, **hints):
+        return True  # both aliases hold the same data
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == PRIMARY
+
+
+class PinPrimaryAfterWriteMiddleware:
+    """Pins a request that writes, and its user's next few seconds, to the primary."""
+
+    WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        wrote = request.method in self.WRITE_METHODS
+        token = pin() if wrote or request.COOKIES.get(PIN_COOKIE) else None
+        try:
+            response = self.get_response(request)
+        finally:
+            if token is not None:
+                unpin(token)
+        if wrote and response.status_code < 400 and settings.REPLICA_PIN_SECONDS:
+            # Why: the replica may lag; the writer reads its own writes from the primary for a while.
+            response.set_cookie(PIN_COOKIE, "1", max_age=settings.REPLICA_PIN_SECONDS, httponly=True, samesite="Lax")
+        return response

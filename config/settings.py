@@ -1,0 +1,214 @@
+"""Settings, read from the environment through the validating helpers in ``config.env``.
+
+With nothing set, the project runs embedded: SQLite and a Redis at ``REDIS_URL`` (the run
+command starts one). Production sets DATABASE_URL / DATABASE_REPLICA_URL (MariaDB),
+REDIS_URL and CELERY_BROKER_URL (RabbitMQ). See README.md for the full table.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_db, env_int, env_list, env_rate, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+# --- Core -------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "captcha",
+    "inventory",
+    "flashsale",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.db_router.PinPrimaryAfterWriteMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases: primary + replica behind a read/write router ----------------------------
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+
+
+def _database(config: dict) -> dict:
+    config = {**config, "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60), "CONN_HEALTH_CHECKS": True}
+    if config["ENGINE"] == "django.db.backends.mysql":
+        # Why: a frozen primary must fail a worker's call in seconds (then it retries), not hang it.
+        config["OPTIONS"] = {
+            "charset": "utf8mb4",
+            "connect_timeout": DB_CONNECT_TIMEOUT,
+            "read_timeout": env_int("DB_READ_TIMEOUT", 30, minimum=1),
+            "write_timeout": env_int("DB_WRITE_TIMEOUT", 30, minimum=1),
+            **config.get("OPTIONS", {}),
+        }
+    elif config["ENGINE"] == "django.db.backends.sqlite3":
+        # Why: web, worker and beat share one file in embedded mode; WAL lets reads run beside a write.
+        config["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    return config
+
+
+_primary = env_db("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+_replica = env_db("DATABASE_REPLICA_URL")
+DATABASES = {"default": _database(_primary)}
+# Without a replica, the alias still exists and points at the primary (a mirror in tests).
+DATABASES["replica"] = {**_database(_replica or _primary), "TEST": {"MIRROR": "default"}}
+HAS_REPLICA = _replica is not None
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: the stock, the reservation log, the cache and the rate limits ---------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT_MS", 2000, minimum=50) / 1000
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT},
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Celery -----------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True  # Why: a task whose worker dies is redelivered, not lost.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "flashsale")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"confirm_publish": True}  # Why: RabbitMQ acknowledges each publish, so a kick is not silently dropped.
+    if CELERY_BROKER_URL.startswith("amqp")
+    else {"visibility_timeout": 300}
+)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+
+# --- Flash sale --------------------------------------------------------------------------
+FLASHSALE = {
+    "CAPTCHA_REQUIRED": env_bool("FLASHSALE_CAPTCHA_REQUIRED", True),
+    "TOKEN_TTL": env_int("FLASHSALE_TOKEN_TTL", 120, minimum=5),
+    "IDEMPOTENCY_TTL": env_int("FLASHSALE_IDEMPOTENCY_TTL", 86400, minimum=60),
+    "RESERVATION_TTL": env_int("FLASHSALE_RESERVATION_TTL", 86400, minimum=60),
+    "MAX_QUANTITY": env_int("FLASHSALE_MAX_QUANTITY", 100, minimum=1, maximum=10_000),
+    "PERSIST_BATCH_SIZE": env_int("FLASHSALE_PERSIST_BATCH_SIZE", 500, minimum=1, maximum=10_000),
+    "PERSIST_MAX_SECONDS": env_int("FLASHSALE_PERSIST_MAX_SECONDS", 10, minimum=1),
+    "PERSIST_CLAIM_IDLE_MS": env_int("FLASHSALE_PERSIST_CLAIM_IDLE_MS", 30_000, minimum=100),
+    "PERSIST_MAX_DELIVERIES": env_int("FLASHSALE_PERSIST_MAX_DELIVERIES", 5, minimum=1),
+    "KICK_DEBOUNCE_MS": env_int("FLASHSALE_KICK_DEBOUNCE_MS", 200, minimum=1),
+    "SWEEP_INTERVAL": env_int("FLASHSALE_SWEEP_INTERVAL", 1, minimum=1),
+    "RATE_USER": env_rate("FLASHSALE_RATE_USER", "10/s"),
+    "RATE_IP": env_rate("FLASHSALE_RATE_IP", "50/s"),
+}
+if not FLASHSALE["CAPTCHA_REQUIRED"]:
+    logging.getLogger("flashsale").warning("FLASHSALE_CAPTCHA_REQUIRED=false: purchase tokens are issued without a captcha")
+ORDER_PAYMENT_TIMEOUT = env_int("ORDER_PAYMENT_TIMEOUT", 900, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "persist-sweep": {"task": "orders.persist_sweep", "schedule": float(FLASHSALE["SWEEP_INTERVAL"])},
+}
+
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "default"
+CAPTCHA_TIMEOUT = 5  # minutes
+CAPTCHA_IMAGE_SIZE = (120, 40)
+
+# --- API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flash-sale order system API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024, minimum=1024)
+
+# --- Static, i18n, auth ----------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/sales/"
+
+# --- Security behind HTTPS -------------------------------------------------------------
+SECURE_HTTPS = env_bool("SECURE_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_HTTPS
+SECURE_SSL_REDIRECT = SECURE_HTTPS
+SECURE_HSTS_SECONDS = 31536000 if SECURE_HTTPS else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_HTTPS else None
+SESSION_COOKIE_HTTPONLY = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

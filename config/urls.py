@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.errors import error_body
+from flashsale import apis as sale_apis
+from orders import apis as order_apis
+
+api = [
+    path("captcha", sale_apis.CaptchaApi.as_view(), name="captcha"),
+    path("sales/", sale_apis.SaleListApi.as_view(), name="sale-list"),
+    path("sales/<int:sale_id>/", sale_apis.SaleDetailApi.as_view(), name="sale-detail"),
+    path("sales/<int:sale_id>/token", sale_apis.TokenApi.as_view(), name="sale-token"),
+    path("sales/<int:sale_id>/purchase", sale_apis.PurchaseApi.as_view(), name="sale-purchase"),
+    path("reservations/<str:reservation_id>", order_apis.ReservationStatusApi.as_view(), name="reservation"),
+    path("orders/", order_apis.OrderListApi.as_view(), name="order-list"),
+    path("orders/<int:order_id>/", order_apis.OrderDetailApi.as_view(), name="order-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api)),
+    path("captcha/", include("captcha.urls")),
+    path("", include("flashsale.urls")),
+]
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("internal_error", "Something went wrong on our side."), status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,106 @@
+"""REST endpoints of the flash sale: sales, captcha, purchase token, purchase."""
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import ApplicationError
+from config.fields import StrictIntegerField
+from flashsale import selectors, services
+from flashsale.captcha import captcha_consume, captcha_new
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class SaleOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    sku = serializers.CharField(source="sku.name")
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    quantity = serializers.IntegerField()
+    remaining = serializers.IntegerField(allow_null=True)
+    per_user_limit = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    phase = serializers.CharField()
+
+
+class SaleListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=SaleOutputSerializer(many=True))
+    def get(self, request):
+        sales = selectors.with_remaining(list(selectors.sales_visible()))
+        return Response(SaleOutputSerializer(sales, many=True).data)
+
+
+class SaleDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=SaleOutputSerializer)
+    def get(self, request, sale_id: int):
+        sale = selectors.with_remaining([selectors.sale_get(sale_id=sale_id)])[0]
+        return Response(SaleOutputSerializer(sale).data)
+
+
+class CaptchaApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=inline_serializer("Captcha", {"key": serializers.CharField(), "image_url": serializers.CharField()}))
+    def get(self, request):
+        return Response(captcha_new())
+
+
+class TokenApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        captcha_key = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        captcha_answer = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        expires_in = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request, sale_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if settings.FLASHSALE["CAPTCHA_REQUIRED"]:
+            captcha_consume(key=data.validated_data.get("captcha_key", ""), answer=data.validated_data.get("captcha_answer", ""))
+        issued = services.purchase_token_issue(sale_id=sale_id, user_id=request.user.id)
+        return Response(self.OutputSerializer(issued).data)
+
+
+class PurchaseApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=512)
+        quantity = StrictIntegerField(min_value=1, max_value=settings.FLASHSALE["MAX_QUANTITY"])
+
+    class OutputSerializer(serializers.Serializer):
+        reservation_id = serializers.CharField()
+        status = serializers.CharField()
+        status_url = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: OutputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    )
+    def post(self, request, sale_id: int):
+        idem_key = request.headers.get("Idempotency-Key")
+        if idem_key is not None and not IDEMPOTENCY_KEY.match(idem_key):
+            raise ApplicationError(details={"Idempotency-Key": ["1-64 characters of A-Z a-z 0-9 _ . : -"]})
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        accepted = services.purchase_accept(
+            sale_id=sale_id, user_id=request.user.id, quantity=data.validated_data["quantity"],
+            token=data.validated_data["token"], idem_key=idem_key,
+        )
+        rid = accepted.reservation_id
+        body = {"reservation_id": rid, "status": "pending", "status_url": f"/api/reservations/{rid}"}
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)

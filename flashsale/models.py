@@ -1,0 +1,47 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from inventory.models import Sku
+
+
+class FlashSale(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft (not preheated)"
+        SCHEDULED = "scheduled", "Scheduled (sells within its window)"
+        PAUSED = "paused", "Paused (kill switch)"
+
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="sales")
+    title = models.CharField(max_length=200)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    per_user_limit = models.PositiveIntegerField(default=1)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
+    generation = models.PositiveIntegerField(default=0, help_text="Bumped by every preheat.")
+    preheated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="sale_window_positive"),
+            models.CheckConstraint(condition=Q(per_user_limit__gte=1), name="sale_limit_positive"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="sale_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def phase(self) -> str:
+        """What a shopper sees: draft, scheduled, live, paused or ended."""
+        now = timezone.now()
+        if self.state == self.State.DRAFT:
+            return "draft"
+        if now >= self.ends_at:
+            return "ended"
+        if self.state == self.State.PAUSED:
+            return "paused"
+        return "live" if now >= self.starts_at else "scheduled"

@@ -1,0 +1,32 @@
+-- inventory/lua/settle.lua: after the DB commit, acknowledge persisted reservations and publish
+-- their outcome, atomically, so "in flight" never counts an entry twice or drops one.
+-- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream, 6.. one res key per entry (same order)
+-- ARGV: 1 group, 2 res_ttl_ms, then per entry 7 values:
+--       entry_id, reservation_id, user, qty, outcome ('created'|'failed'), order_id, reason
+-- Returns the number of entries this call acknowledged (0 for a redelivered, already settled one).
+local group, ttl = ARGV[1], ARGV[2]
+local preheated = redis.call('EXISTS', KEYS[1]) == 1
+local acked = 0
+local n = (#ARGV - 2) / 7
+for i = 0, n - 1 do
+  local b = 3 + i * 7
+  local id, rid, user, qty = ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3])
+  local outcome, order_id, reason = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
+  -- XACK answers 1 only the first time: that is the exactly-once guard for the counters below.
+  if redis.call('XACK', KEYS[5], group, id) == 1 then
+    acked = acked + 1
+    redis.call('XDEL', KEYS[5], id)  -- what stays in the stream is exactly what is in flight
+    if preheated then
+      redis.call('HINCRBY', KEYS[1], 'inflight', -qty)
+    end
+  end
+  -- A failed reservation gives its units back once, keyed by reservation id.
+  if outcome == 'failed' and preheated and redis.call('HSETNX', KEYS[4], rid, '1') == 1 then
+    redis.call('INCRBY', KEYS[2], qty)
+    redis.call('HINCRBY', KEYS[3], user, -qty)
+  end
+  local res = KEYS[6 + i]
+  redis.call('HSET', res, 'status', outcome, 'user', user, 'qty', qty, 'order_id', order_id, 'reason', reason)
+  redis.call('PEXPIRE', res, ttl)
+end
+return acked

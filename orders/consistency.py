@@ -1,0 +1,57 @@
+"""Read-your-writes for a shopper's orders when reads go to a lagging replica.
+
+After a transaction that changes a user's orders commits on the primary, the primary's GTID of
+that transaction is noted in Redis for the user. A later read of that user's orders asks the
+replica whether it has applied that GTID (``MASTER_GTID_WAIT(gtid, 0)``, no waiting) and reads the
+primary if not. Exact whatever the lag, and the replica still serves every read that is fresh.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connections
+
+from config.db_router import PRIMARY, REPLICA, is_pinned
+from inventory.redis_client import get_redis
+
+MARKER_TTL = 3600
+
+
+def _marker(user_id: int) -> str:
+    return f"rw:user:{user_id}"
+
+
+def _tracking() -> bool:
+    return settings.HAS_REPLICA and connections[PRIMARY].vendor == "mysql"
+
+
+def note_user_writes(user_ids: Iterable[int]) -> None:
+    """Call right after the commit, on the connection that committed."""
+    user_ids = list(user_ids)
+    if not user_ids or not _tracking():
+        return
+    with connections[PRIMARY].cursor() as cursor:
+        cursor.execute("SELECT @@last_gtid")
+        gtid = cursor.fetchone()[0]
+    if not gtid:
+        return
+    pipe = get_redis().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.set(_marker(user_id), gtid, ex=MARKER_TTL)
+    pipe.execute()
+
+
+def alias_for_user_reads(user_id: int) -> str:
+    """``replica`` if it already holds this user's last write, else ``default``."""
+    if is_pinned():
+        return PRIMARY
+    if not _tracking():
+        return REPLICA
+    gtid = get_redis().get(_marker(user_id))
+    if not gtid:
+        return REPLICA
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute("SELECT MASTER_GTID_WAIT(%s, 0)", [gtid])
+        caught_up = cursor.fetchone()[0] == 0
+    return REPLICA if caught_up else PRIMARY

@@ -1,0 +1,113 @@
+"""From the reservation stream into the database: read a batch, write it in one transaction, settle.
+
+The stream ``fs:{sale}:reservations`` is the durable log of accepted purchases. A batch is read
+through the consumer group, written on the primary in one transaction (orders with a unique
+``reservation_id``, so a redelivered entry is harmless, and a guarded stock UPDATE), and only
+after commit acknowledged, deleted and published by ``settle.lua`` in one atomic step.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+from django.conf import settings
+
+from inventory import scripts
+from inventory.keys import GROUP, sale_keys
+from inventory.redis_client import get_redis
+
+logger = logging.getLogger(__name__)
+RESERVATION_ID = re.compile(r"^([1-9][0-9]{0,17})-[0-9a-f]{24}$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry_id: str
+    reservation_id: str
+    user_id: int
+    quantity: int
+    reserved_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # 'created' | 'failed'
+    order_id: int
+    reason: str = ""
+
+
+def sale_of(reservation_id: str) -> int | None:
+    match = RESERVATION_ID.match(reservation_id)
+    return int(match.group(1)) if match else None
+
+
+def consumer_name() -> str:
+    # One consumer per process: a dead process's pending entries are re-claimed by idle time.
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def parse_entry(entry_id: str, fields: dict | None) -> Entry | None:
+    """An entry as the purchase script wrote it, or None if it is not one (a poison entry)."""
+    try:
+        ts = int(fields["ts"])
+        entry = Entry(entry_id, str(fields["rid"]), int(fields["user"]), int(fields["qty"]),
+                      datetime.fromtimestamp(ts / 1000, tz=dt_timezone.utc))
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    if entry.quantity < 1 or entry.user_id < 1 or not RESERVATION_ID.match(entry.reservation_id):
+        return None
+    return entry
+
+
+def read_batch(*, sale_id: int, consumer: str, count: int) -> list[tuple[str, dict | None]]:
+    """The next entries for this consumer: its own unsettled ones first, then abandoned, then new."""
+    r, stream = get_redis(), sale_keys(sale_id).stream
+    # 1. Ours from an attempt that failed before settling (re-reading them does not need a claim).
+    got = r.xreadgroup(GROUP, consumer, {stream: "0"}, count=count)
+    entries = got[0][1] if got else []
+    if not entries:
+        # 2. Why XAUTOCLAIM: a worker killed mid-batch leaves its entries pending forever otherwise.
+        claimed = r.xautoclaim(stream, GROUP, consumer, settings.FLASHSALE["PERSIST_CLAIM_IDLE_MS"], "0-0", count=count)
+        entries = claimed[1]
+    if not entries:
+        got = r.xreadgroup(GROUP, consumer, {stream: ">"}, count=count)
+        entries = got[0][1] if got else []
+    return entries
+
+
+def settle(*, sale_id: int, entries: list[Entry], outcomes: dict[str, Outcome]) -> int:
+    """Acknowledge and publish the outcome of persisted entries (after the DB commit)."""
+    keys = sale_keys(sale_id)
+    args: list = [GROUP, settings.FLASHSALE["RESERVATION_TTL"] * 1000]
+    res_keys = []
+    for e in entries:
+        o = outcomes[e.reservation_id]
+        args += [e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_id, o.reason]
+        res_keys.append(keys.res(e.reservation_id))
+    # Why a script: ack, delete, in-flight counter, failure refund and status must move together.
+    return scripts.settle(keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream, *res_keys], args=args)
+
+
+def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]]) -> None:
+    """Entries that are not reservations: keep them where an operator sees them, then ack them."""
+    keys, r = sale_keys(sale_id), get_redis()
+    pipe = r.pipeline(transaction=True)
+    for entry_id, fields in raw:
+        logger.error("parking malformed stream entry %s of sale %s: %r", entry_id, sale_id, fields)
+        pipe.rpush(keys.dead, f"{entry_id} {fields!r}")
+        pipe.xack(keys.stream, GROUP, entry_id)
+        pipe.xdel(keys.stream, entry_id)
+    pipe.execute()
+
+
+def payment_deadline(reserved_at: datetime) -> datetime:
+    return reserved_at + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT)
+
+
+def monotonic_budget() -> float:
+    return time.monotonic() + settings.FLASHSALE["PERSIST_MAX_SECONDS"]

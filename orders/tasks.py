@@ -1,0 +1,36 @@
+"""Celery tasks: each unpacks ids and calls one service."""
+from __future__ import annotations
+
+import logging
+
+import redis
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from orders import selectors
+from orders.services import reservations_drain
+
+logger = logging.getLogger(__name__)
+TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+
+
+@shared_task(name="orders.persist_reservations", bind=True, acks_late=True)
+def persist_reservations(self, sale_id: int) -> int:
+    try:
+        result = reservations_drain(sale_id=int(sale_id))
+    except TRANSIENT as exc:
+        # Why retry with backoff: the DB or Redis is away for a moment; the entries stay pending
+        # in the stream, so giving up after the bound loses nothing (the beat sweep comes back).
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 10), max_retries=8)
+    if result.exhausted:
+        persist_reservations.delay(sale_id)  # the time budget ran out with entries left
+    return result.handled
+
+
+@shared_task(name="orders.persist_sweep", ignore_result=True)
+def persist_sweep() -> int:
+    """Beat, every second or two: wake the persister of every sale with entries in its stream."""
+    sale_ids = selectors.sales_with_reservations_in_stream()
+    for sale_id in sale_ids:
+        persist_reservations.delay(sale_id)
+    return len(sale_ids)

@@ -1,0 +1,75 @@
+"""Session set-up: start the real services, then let pytest-django configure Django against them."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.stack import Stack, StackUnavailable, start_stack
+
+_stack: Stack | None = None
+
+TEST_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "DEBUG": "false",
+    "REPLICA_PIN_SECONDS": "5",
+    "FLASHSALE_PERSIST_CLAIM_IDLE_MS": "1500",
+    "DB_CONN_MAX_AGE": "0",
+}
+
+
+def pytest_configure(config):
+    global _stack
+    if config.option.help or config.option.version:
+        return
+    try:
+        _stack = start_stack()
+    except StackUnavailable as exc:
+        raise pytest.UsageError(f"test services unavailable: {exc}") from None
+    os.environ.update(TEST_ENV)
+    os.environ.update(_stack.env)
+    # Load the settings now: pytest-django's own (trylast) pytest_configure then sets Django up.
+    from django.conf import settings
+
+    settings.DATABASES  # noqa: B018
+
+
+def pytest_unconfigure(config):
+    if _stack is not None:
+        _stack.stop()
+
+
+def pytest_report_header(config):
+    if _stack is None:
+        return None
+    t = ", ".join(f"{k} {v:.1f}s" for k, v in _stack.timings.items())
+    return [f"services: MariaDB primary+replica, Redis, broker {_stack.broker_url.split('@')[-1]} ({t})"]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    assert _stack is not None
+    return _stack
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker, stack):
+    """Migrate the stack's own (throwaway) database once; the replica gets it by replication."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("migrate", database="default", verbosity=0)
+    stack.mariadb.wait_for_replica()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(stack):
+    """Each test starts with an empty Redis (the DB is flushed by pytest-django)."""
+    import redis
+
+    from inventory.redis_client import reset_redis
+
+    redis.Redis.from_url(stack.redis.url).flushall()
+    reset_redis()
+    yield
