@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 
+from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from inventory.models import Stock
 from orders import persistence
@@ -115,6 +116,11 @@ def reservations_drain(*, sale_id: int, consumer: str | None = None, count: int 
     consumer = consumer or persistence.consumer_name()
     count = count or settings.FLASHSALE["PERSIST_BATCH_SIZE"]
     deadline = persistence.monotonic_budget()
+    with pinned_to_primary():  # the persister acts on what it just wrote: never a stale replica read
+        return _drain(sale_id, consumer, count, deadline)
+
+
+def _drain(sale_id: int, consumer: str, count: int, deadline: float) -> DrainResult:
     handled = 0
     while True:
         n = reservation_persist_batch(sale_id=sale_id, consumer=consumer, count=count)

@@ -58,7 +58,7 @@ def live_sale(*, quantity: int = 100, limit: int = 1, sku_total: int | None = No
     sale = SaleFactory(quantity=quantity, per_user_limit=limit, **kwargs)
     Stock.objects.filter(sku=sale.sku).update(total=sku_total if sku_total is not None else quantity)
     sale_preheat(sale_id=sale.pk)
-    sale.refresh_from_db()
+    sale.refresh_from_db(using="default")
     return sale
 
 
@@ -66,4 +66,4 @@ def users(n: int, prefix: str = "u") -> list:
     """n users, created in one query (password hashing per user would dominate big tests)."""
     User = get_user_model()
     User.objects.bulk_create([User(username=f"{prefix}{i}", password="!") for i in range(n)])
-    return list(User.objects.filter(username__startswith=prefix).order_by("id"))
+    return list(User.objects.using("default").filter(username__startswith=prefix).order_by("id"))

@@ -1,0 +1,138 @@
+"""Persisting the reservation stream: batches, redelivery, concurrent persisters, a killed worker."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connections, transaction
+
+from inventory.keys import GROUP, sale_keys
+from inventory.models import Stock
+from inventory.redis_client import get_redis
+from orders.models import Order, OrderStatus
+from orders.services import reservation_persist_batch, reservations_drain
+from orders.tasks import persist_reservations
+from tests.factories import UserFactory, live_sale, users
+from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, stream_len
+from tests.support.processes import start_worker
+
+pytestmark = real_db
+
+
+@pytest.fixture(autouse=True)
+def _no_captcha(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
+
+
+def _buy_many(sale, n_users: int, prefix="p") -> list[str]:
+    rids = []
+    for user in users(n_users, prefix=prefix):
+        response = buy(client_for(user), sale.pk)
+        assert response.status_code == 202
+        rids.append(response.json()["reservation_id"])
+    return rids
+
+
+def test_a_drain_writes_every_reservation_once_in_batches():
+    sale = live_sale(quantity=50, limit=1)
+    rids = _buy_many(sale, 30)
+    result = reservations_drain(sale_id=sale.pk, count=7)
+    assert result.handled == 30 and not result.exhausted
+    assert set(Order.objects.values_list("reservation_id", flat=True)) == set(rids)
+    assert Stock.objects.get(sku=sale.sku).sold == 30
+    assert_invariants(sale, accepted_units=30)
+
+
+def test_the_same_entries_persisted_twice_concurrently_make_one_order_each():
+    sale = live_sale(quantity=100, limit=1)
+    _buy_many(sale, 40)
+    r, keys = get_redis(), sale_keys(sale.pk)
+    # Deliver all entries to consumer "a", then let two threads both process a's pending entries.
+    r.xreadgroup(GROUP, "a", {keys.stream: ">"}, count=1000)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def persist():
+        try:
+            barrier.wait()
+            reservation_persist_batch(sale_id=sale.pk, consumer="a", count=1000)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=persist) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors
+    assert Order.objects.count() == 40
+    assert Stock.objects.get(sku=sale.sku).sold == 40
+    # Run once more: a redelivery of settled entries changes nothing.
+    assert reservation_persist_batch(sale_id=sale.pk, consumer="a", count=1000) == 0
+    assert_invariants(sale, accepted_units=40)
+
+
+def test_a_reservation_the_db_stock_cannot_cover_fails_visibly_and_its_stock_returns():
+    sale = live_sale(quantity=5, limit=1, sku_total=5)
+    rids = _buy_many(sale, 5)
+    Stock.objects.filter(sku=sale.sku).update(sold=3)  # another channel sold 3 of the SKU meanwhile
+    reservations_drain(sale_id=sale.pk)
+    orders = Order.objects.order_by("id")
+    assert [o.status for o in orders].count(OrderStatus.PENDING_PAYMENT) == 2
+    failed = [o for o in orders if o.status == OrderStatus.FAILED]
+    assert len(failed) == 3 and all(o.failure_reason == "out_of_stock" and o.stock_returned for o in failed)
+    assert redis_stock(sale.pk) == 3  # the three failed units are back
+    client = client_for(failed[0].user)
+    status = client.get(f"/api/reservations/{failed[0].reservation_id}").json()
+    assert status == {"reservation_id": failed[0].reservation_id, "status": "failed", "order_id": failed[0].pk, "reason": "out_of_stock"}
+    assert set(rids) == set(o.reservation_id for o in orders)
+
+
+def test_a_malformed_entry_is_parked_and_does_not_block_the_stream():
+    sale = live_sale(quantity=10, limit=1)
+    keys = sale_keys(sale.pk)
+    get_redis().xadd(keys.stream, {"rid": "garbage", "user": "x"})
+    _buy_many(sale, 3)
+    reservations_drain(sale_id=sale.pk)
+    assert Order.objects.count() == 3 and stream_len(sale.pk) == 0
+    assert get_redis().llen(keys.dead) == 1
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_batch_leaves_its_entries_to_be_reclaimed_and_persisted_once(tmp_path):
+    sale = live_sale(quantity=200, limit=1)
+    rids = _buy_many(sale, 120)
+    # Hold the stock row: the worker's batch transaction blocks on its guarded UPDATE, mid-batch.
+    blocker = connections.create_connection("default")
+    blocker.set_autocommit(False)
+    with blocker.cursor() as cursor:
+        cursor.execute("SELECT sold FROM inventory_stock WHERE sku_id = %s FOR UPDATE", [sale.sku_id])
+    worker = start_worker(tmp_path, concurrency=1, name="doomed")
+    try:
+        persist_reservations.delay(sale.pk)
+        deadline = time.monotonic() + 20
+        keys = sale_keys(sale.pk)
+        while get_redis().xpending(keys.stream, GROUP)["pending"] == 0:
+            assert time.monotonic() < deadline, worker.tail()
+            time.sleep(0.05)
+        time.sleep(0.3)  # the batch is read and its transaction is waiting on our lock
+        worker.kill()  # SIGKILL to the whole process group: main process and its child
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert Order.objects.count() == 0 and get_redis().xpending(keys.stream, GROUP)["pending"] > 0
+
+    survivor = start_worker(tmp_path, concurrency=1, name="survivor")
+    try:
+        started = time.monotonic()
+        persist_reservations.delay(sale.pk)
+        while stream_len(sale.pk):
+            assert time.monotonic() - started < 30, survivor.tail()
+            time.sleep(0.1)
+            if time.monotonic() - started > 2:
+                persist_reservations.delay(sale.pk)  # what the beat sweep does every second
+    finally:
+        survivor.stop()
+    assert sorted(Order.objects.values_list("reservation_id", flat=True)) == sorted(rids)
+    assert_invariants(sale, accepted_units=120)

@@ -1,0 +1,74 @@
+"""Reads go to the real replica, yet a shopper sees their new order even when the replica lags."""
+from __future__ import annotations
+
+import pytest
+
+from orders.models import Order
+from orders.selectors import orders_for_user
+from orders.services import reservations_drain
+from tests.factories import UserFactory, live_sale
+from tests.helpers import buy, client_for, real_db
+
+
+@pytest.fixture(autouse=True)
+def _no_captcha(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
+
+
+@pytest.fixture
+def stopped_replica(stack):
+    stack.mariadb.wait_for_replica()
+    stack.mariadb.stop_replica_sql_thread()
+    yield
+    stack.mariadb.start_replica_sql_thread()
+    stack.mariadb.wait_for_replica()
+
+
+@real_db
+def test_with_the_replica_stopped_a_shopper_still_sees_their_new_order(stopped_replica):
+    sale = live_sale(quantity=10)
+    shopper = UserFactory()
+    client = client_for(shopper)
+    rid = buy(client, sale.pk).json()["reservation_id"]
+    reservations_drain(sale_id=sale.pk)
+    order = Order.objects.using("default").get(reservation_id=rid)
+
+    # The replica really is behind: it does not have the order.
+    assert not Order.objects.using("replica").filter(pk=order.pk).exists()
+
+    status = client.get(f"/api/reservations/{rid}").json()
+    assert status["status"] == "created" and status["order_id"] == order.pk
+    assert [o["id"] for o in client.get("/api/orders/").json()] == [order.pk]
+    assert client.get(f"/api/orders/{order.pk}/").status_code == 200
+
+
+@real_db
+def test_reads_without_a_pending_write_are_served_by_the_replica(stack):
+    sale = live_sale(quantity=10)
+    shopper = UserFactory()
+    buy(client_for(shopper), sale.pk)
+    reservations_drain(sale_id=sale.pk)
+    stack.mariadb.wait_for_replica()
+    # Caught up: the user's reads go to the replica.
+    assert orders_for_user(user_id=shopper.pk).db == "replica"
+    stack.mariadb.stop_replica_sql_thread()
+    try:
+        buy(client_for(shopper), sale.pk)  # limit 1: refused, no write: still the replica
+        assert orders_for_user(user_id=shopper.pk).db == "replica"
+    finally:
+        stack.mariadb.start_replica_sql_thread()
+
+
+@real_db
+def test_another_users_order_and_reservation_are_404():
+    sale = live_sale(quantity=10)
+    alice, mallory = client_for(UserFactory()), client_for(UserFactory())
+    rid = buy(alice, sale.pk).json()["reservation_id"]
+    reservations_drain(sale_id=sale.pk)
+    order_id = Order.objects.get(reservation_id=rid).pk
+    assert mallory.get(f"/api/reservations/{rid}").status_code == 404
+    assert mallory.get(f"/api/orders/{order_id}/").status_code == 404
+    assert mallory.get("/api/orders/").json() == []
+    for guess in (order_id + 1, order_id - 1, 1):
+        assert mallory.get(f"/api/orders/{guess}/").json()["code"] == "not_found"
+    assert mallory.get("/api/reservations/not-a-reservation").status_code == 404
