@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Run the whole system in the foreground: web (gunicorn) + worker + beat under honcho.
+#
+# Embedded mode (nothing configured): SQLite in var/, a redis-server on a free
+# local port with AOF in var/redis/ (started here, stopped on exit), DEBUG on,
+# a dev SECRET_KEY kept in var/secret_key, and a demo sale seeded and preheated.
+# Production-like: set DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, SECRET_KEY...
+#
+# Knobs: PORT (web port, default 8000), SEED_DEMO=0|1, DEMO_STOCK, DEMO_LIMIT,
+# DEMO_USERS, DEMO_STARTS_IN, DJANGO_SUPERUSER_USERNAME/PASSWORD/EMAIL.
+# Ctrl-C (or SIGTERM to this script) stops everything, Redis last.
+# shellcheck disable=SC2317  # functions below run from traps
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+mask() { sed -E 's#(://[^:/@]*:)[^@/]*@#\1***@#' <<<"$1"; }  # hide passwords in URLs
+
+[ -x .venv/bin/python ] || die ".venv is missing: run 'make run' (or scripts/bootstrap.sh run) first"
+[ -f manage.py ] || die "manage.py not found in $ROOT"
+export PATH="$ROOT/.venv/bin:$PATH"
+export PYTHONUNBUFFERED=1
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings}"
+PY=python
+
+mkdir -p var
+# One run per checkout: a second one would share var/ (and reap the first one's Redis).
+exec 9>var/run.lock
+flock -n 9 || die "another scripts/run.sh is already running in $ROOT (var/run.lock)"
+
+# --- processes this script owns, stopped by the EXIT trap -------------------
+REDIS_PID=""
+HONCHO_PID=""
+READY_PID=""
+
+stop_pid() {  # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
+  local pid="$1" name="$2" _
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop in 10 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  if [ -n "$READY_PID" ]; then kill "$READY_PID" 2>/dev/null || true; fi
+  stop_pid "$HONCHO_PID" honcho
+  if [ -n "$REDIS_PID" ]; then
+    log "stopping embedded redis (pid $REDIS_PID)"
+    stop_pid "$REDIS_PID" redis
+  fi
+}
+
+on_signal() {
+  if [ -n "$HONCHO_PID" ] && kill -0 "$HONCHO_PID" 2>/dev/null; then
+    kill -TERM "$HONCHO_PID" 2>/dev/null || true  # honcho stops web/worker/beat
+  else
+    exit 130
+  fi
+}
+
+trap cleanup EXIT
+trap on_signal INT TERM
+
+# --- web port -----------------------------------------------------------------
+export WEB_PORT="${PORT:-8000}"
+export WEB_HOST="${WEB_HOST:-127.0.0.1}"
+$PY scripts/waitfor.py port-free "$WEB_PORT" --host "$WEB_HOST" \
+  || die "port $WEB_PORT on $WEB_HOST is already in use: free it or run with PORT=<other port>"
+
+# --- embedded mode: SQLite + dev secrets ------------------------------------
+EMBEDDED_DB=0
+[ -z "${DATABASE_URL:-}" ] && EMBEDDED_DB=1
+if [ "$EMBEDDED_DB" = 1 ] && [ -z "${SECRET_KEY:-}" ]; then
+  if [ ! -s var/secret_key ]; then
+    (umask 077 && $PY -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
+  fi
+  SECRET_KEY="$(cat var/secret_key)"
+  export SECRET_KEY
+  export DEBUG=true
+  log "embedded mode: SQLite in var/, DEBUG=true, dev SECRET_KEY from var/secret_key"
+fi
+
+# --- Redis: use REDIS_URL, or start an embedded one ---------------------------
+if [ -z "${REDIS_URL:-}" ]; then
+  $PY -c 'import importlib.util as u, sys; sys.exit(u.find_spec("devstack.redis_server") is None)' 2>/dev/null \
+    || die "devstack.redis_server is missing: cannot start the embedded Redis (or set REDIS_URL)"
+  redis_port="$($PY -c 'from devstack.ports import free_port; print(free_port())')"
+  mkdir -p var/redis
+  log "starting embedded redis on 127.0.0.1:$redis_port (AOF and log in var/redis/)"
+  # setsid: its own session, so a terminal Ctrl-C reaches this script (which stops
+  # web/worker/beat first) and not Redis, which is stopped last by the EXIT trap.
+  setsid $PY -m devstack.redis_server --port "$redis_port" --dir var/redis > var/redis/wrapper.log 2>&1 &
+  REDIS_PID=$!
+  export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+fi
+export CELERY_BROKER_URL="${CELERY_BROKER_URL:-$REDIS_URL}"
+if ! $PY scripts/waitfor.py redis "$REDIS_URL" --timeout 60 ${REDIS_PID:+--pid "$REDIS_PID"}; then
+  [ -n "$REDIS_PID" ] && tail -n 20 var/redis/wrapper.log var/redis/redis.log >&2 2>/dev/null
+  die "Redis is not reachable at $(mask "$REDIS_URL")"
+fi
+
+# --- database, static files, accounts, demo data ----------------------------
+log "migrate"
+$PY manage.py migrate --noinput
+case "${DEBUG:-false}" in
+  1|[Tt]rue|[Yy]es|[Oo]n) ;;  # DEBUG: whitenoise serves straight from the app folders
+  *) log "collectstatic"; $PY manage.py collectstatic --noinput -v 0 ;;
+esac
+
+if [ -n "${DJANGO_SUPERUSER_USERNAME:-}" ] && [ -n "${DJANGO_SUPERUSER_PASSWORD:-}" ]; then
+  if out="$($PY manage.py createsuperuser --noinput 2>&1)"; then
+    log "superuser ${DJANGO_SUPERUSER_USERNAME} created"
+  elif grep -qi 'already' <<<"$out"; then
+    log "superuser ${DJANGO_SUPERUSER_USERNAME} already exists"
+  else
+    printf '%s\n' "$out" >&2
+    die "createsuperuser failed"
+  fi
+fi
+
+SEED_DEMO="${SEED_DEMO:-$EMBEDDED_DB}"
+if [ "$SEED_DEMO" = 1 ]; then
+  log "seeding a demo sale (preheated into Redis)"
+  seed_args=(--stock "${DEMO_STOCK:-100}" --limit "${DEMO_LIMIT:-2}" --users "${DEMO_USERS:-5}")
+  [ -n "${DEMO_STARTS_IN:-}" ] && seed_args+=(--starts-in "$DEMO_STARTS_IN")
+  $PY manage.py seed_demo "${seed_args[@]}" | tee var/demo.txt
+fi
+
+URL="http://127.0.0.1:${WEB_PORT}/"
+cat >&2 <<BANNER
+
+============================================================
+  Flash sale:  $URL
+  Redis:       $(mask "$REDIS_URL")
+  Database:    $(mask "${DATABASE_URL:-sqlite (var/db.sqlite3)}")
+  Demo users:  $( [ "$SEED_DEMO" = 1 ] && echo "printed above, also in var/demo.txt" || echo "not seeded (SEED_DEMO=1 to seed)" )
+  Stop:        Ctrl-C
+============================================================
+
+BANNER
+
+# --- web + worker + beat ------------------------------------------------------
+# honcho runs in the background so that this script keeps control: a signal
+# here is forwarded to honcho, and Redis is stopped only after honcho exits.
+honcho start -f Procfile </dev/null &
+HONCHO_PID=$!
+( $PY scripts/waitfor.py http "${URL}healthz" --timeout 120 --pid "$HONCHO_PID" 2>/dev/null \
+    && printf '\n==> ready: %s\n\n' "$URL" >&2 ) &
+READY_PID=$!
+
+rc=0
+wait "$HONCHO_PID" || rc=$?
+while kill -0 "$HONCHO_PID" 2>/dev/null; do  # a signal interrupted wait: wait for honcho to finish
+  rc=0
+  wait "$HONCHO_PID" || rc=$?
+done
+HONCHO_PID=""
+exit "$rc"
