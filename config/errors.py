@@ -61,7 +61,9 @@ _DRF_CODES = {
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return _response(exc.code, exc.message, exc.status, exc.details)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return _response(exc.code, exc.message, exc.status, exc.details, headers=headers)
     if isinstance(exc, Ratelimited):  # a PermissionDenied subclass: must be checked first (pitfalls)
         retry_after = str(getattr(exc, "retry_after", 1))
         return _response("rate_limited", "Too many requests; slow down.", 429, headers={"Retry-After": retry_after})

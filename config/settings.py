@@ -156,6 +156,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])  # IPs or CIDRs whose X-Forwarded-For we believe
 RATELIMIT_USE_CACHE = "default"
 CAPTCHA_TIMEOUT = 5  # minutes
 CAPTCHA_IMAGE_SIZE = (120, 40)

@@ -14,6 +14,7 @@ from config.errors import ApplicationError
 from config.fields import StrictIntegerField
 from flashsale import selectors, services
 from flashsale.captcha import captcha_consume, captcha_new
+from flashsale.ratelimits import enforce_rate_limits
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -68,6 +69,7 @@ class TokenApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request, sale_id: int):
+        enforce_rate_limits(request, "token")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if settings.FLASHSALE["CAPTCHA_REQUIRED"]:
@@ -92,6 +94,7 @@ class PurchaseApi(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     )
     def post(self, request, sale_id: int):
+        enforce_rate_limits(request, "purchase")
         idem_key = request.headers.get("Idempotency-Key")
         if idem_key is not None and not IDEMPOTENCY_KEY.match(idem_key):
             raise ApplicationError(details={"Idempotency-Key": ["1-64 characters of A-Z a-z 0-9 _ . : -"]})

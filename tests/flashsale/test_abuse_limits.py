@@ -1,0 +1,117 @@
+"""Anti-bot defences on the API: rate limits, trusted proxies, CSRF, single-use captcha."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from captcha.models import CaptchaStore
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory, live_sale
+from tests.helpers import client_for, real_db, redis_stock
+
+pytestmark = real_db
+
+
+# Hourly rates: a window boundary falling inside a test (which would reset the counts) is then
+# a 1-in-thousands event instead of a 1-in-60 one.
+@pytest.fixture
+def tight_limits(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False, "RATE_USER": "5/h", "RATE_IP": "1000/h"}
+
+
+def test_a_burst_over_the_per_user_limit_gets_429_with_retry_after_and_others_are_unaffected(tight_limits):
+    sale = live_sale()
+    greedy, calm = client_for(UserFactory()), client_for(UserFactory())
+    codes = [greedy.post(f"/api/sales/{sale.pk}/token", {}, format="json") for _ in range(8)]
+    assert [r.status_code for r in codes] == [200] * 5 + [429] * 3
+    refused = codes[-1]
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 3600
+    assert calm.post(f"/api/sales/{sale.pk}/token", {}, format="json").status_code == 200
+
+
+def test_a_rotated_x_forwarded_for_from_an_untrusted_peer_does_not_escape_the_ip_limit(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False, "RATE_USER": "1000/h", "RATE_IP": "4/h"}
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    sale = live_sale()
+    statuses = []
+    for i in range(6):  # six different accounts, one untrusted peer, a new forged XFF each time
+        client = client_for(UserFactory())
+        r = client.post(f"/api/sales/{sale.pk}/token", {}, format="json", REMOTE_ADDR="203.0.113.9",
+                        HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+        statuses.append(r.status_code)
+    assert statuses == [200] * 4 + [429] * 2
+
+
+def test_x_forwarded_for_is_believed_from_a_trusted_proxy(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False, "RATE_USER": "1000/h", "RATE_IP": "2/h"}
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    sale = live_sale()
+    statuses = []
+    for i in range(4):  # distinct real clients behind our proxy: each has its own budget
+        r = client_for(UserFactory()).post(f"/api/sales/{sale.pk}/token", {}, format="json", REMOTE_ADDR="10.0.0.5",
+                                           HTTP_X_FORWARDED_FOR=f"1.2.3.4, 198.51.100.{i}")
+        statuses.append(r.status_code)
+    assert statuses == [200] * 4
+
+
+def test_a_session_post_without_a_csrf_token_is_403(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
+    sale = live_sale()
+    UserFactory(username="sess")
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="sess", password="pw")
+    response = client.post(f"/api/sales/{sale.pk}/purchase", {"token": "t", "quantity": 1}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+    assert "CSRF" in response.json()["message"]
+    assert redis_stock(sale.pk) == 100
+
+
+def _challenge(client) -> tuple[str, str]:
+    key = client.get("/api/captcha").json()["key"]
+    return key, CaptchaStore.objects.using("default").get(hashkey=key).response
+
+
+def test_a_wrong_captcha_answer_kills_the_challenge():
+    sale = live_sale()
+    client = client_for(UserFactory())
+    key, right = _challenge(client)
+    wrong = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right + "x"}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["code"] == "bad_captcha"
+    late = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json")
+    assert late.status_code == 400 and late.json()["code"] == "bad_captcha"
+
+
+def test_a_right_captcha_answer_gives_a_token_once():
+    sale = live_sale()
+    client = client_for(UserFactory())
+    key, right = _challenge(client)
+    first = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right.upper()}, format="json")
+    assert first.status_code == 200 and first.json()["expires_in"] > 0
+    again = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json")
+    assert again.status_code == 400
+
+
+def test_concurrent_reuse_of_one_right_captcha_answer_gives_exactly_one_token():
+    sale = live_sale()
+    user = UserFactory()
+    key, right = _challenge(client_for(user))
+    barrier = threading.Barrier(10)
+
+    def attempt(_):
+        client = client_for(user)
+        barrier.wait()
+        return client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json").status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(attempt, range(10)))
+    assert codes.count(200) == 1 and codes.count(400) == 9
+
+
+def test_the_captcha_image_is_served():
+    client = APIClient()
+    body = client.get("/api/captcha").json()
+    image = client.get(body["image_url"])
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
