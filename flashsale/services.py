@@ -40,8 +40,12 @@ def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
         raise SaleNotFound()
     token, nonce = token_sign(user_id=user_id, sale_id=sale_id)
     ttl = settings.FLASHSALE["TOKEN_TTL"]
+    keys = sale_keys(sale_id)
     # A new token replaces the user's previous one: one live token per user and sale.
-    get_redis().set(sale_keys(sale_id).token(user_id), nonce, ex=ttl)
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.set(keys.token(user_id), nonce, ex=ttl)
+    pipe.hincrby(keys.stats, "tokens_issued", 1)
+    pipe.execute()
     return IssuedToken(token=token, expires_in=ttl)
 
 
@@ -63,7 +67,7 @@ def purchase_accept(*, sale_id: int, user_id: int, quantity: int, token: str, id
         # One round trip: idempotency, window, token, limit and stock are checked and taken atomically.
         code, detail, kick = scripts.purchase(
             keys=[keys.meta, keys.stock, keys.bought, keys.token(user_id), keys.idem(user_id, idem_key or "-"),
-                  keys.stream, keys.res(rid), keys.kick],
+                  keys.stream, keys.res(rid), keys.kick, keys.stats],
             args=[user_id, quantity, claims.nonce, rid, _fingerprint(quantity, token) if idem_key else "",
                   cfg["IDEMPOTENCY_TTL"] * 1000, cfg["RESERVATION_TTL"] * 1000, cfg["KICK_DEBOUNCE_MS"]],
         )

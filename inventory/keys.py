@@ -39,6 +39,10 @@ class SaleKeys:
         return self._k("kick")
 
     @property
+    def stats(self) -> str:
+        return self._k("stats")
+
+    @property
     def dead(self) -> str:
         return self._k("dead")
 

@@ -90,7 +90,7 @@ def settle(*, sale_id: int, entries: list[Entry], outcomes: dict[str, Outcome]) 
         args += [e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_id, o.reason]
         res_keys.append(keys.res(e.reservation_id))
     # Why a script: ack, delete, in-flight counter, failure refund and status must move together.
-    return scripts.settle(keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream, *res_keys], args=args)
+    return scripts.settle(keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream, keys.stats, *res_keys], args=args)
 
 
 def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]]) -> None:

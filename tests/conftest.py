@@ -73,3 +73,15 @@ def _clean_redis(stack):
     redis.Redis.from_url(stack.redis.url).flushall()
     reset_redis()
     yield
+
+
+@pytest.fixture
+def no_captcha(settings):
+    """Tokens without a captcha, as FLASHSALE_CAPTCHA_REQUIRED=false gives load tests."""
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
+
+
+@pytest.fixture
+def no_rate_limits(settings):
+    """RATELIMIT_ENABLE=false, django-ratelimit's own switch, for tests that hammer one user."""
+    settings.RATELIMIT_ENABLE = False

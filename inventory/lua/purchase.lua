@@ -1,5 +1,5 @@
 -- inventory/lua/purchase.lua: take qty of a sale for a user, all or nothing, in one round trip.
--- KEYS: 1 meta, 2 stock, 3 bought, 4 token, 5 idem, 6 stream, 7 res, 8 kick
+-- KEYS: 1 meta, 2 stock, 3 bought, 4 token, 5 idem, 6 stream, 7 res, 8 kick, 9 stats
 -- ARGV: 1 user, 2 qty, 3 nonce, 4 reservation_id, 5 fingerprint ('' = no Idempotency-Key),
 --       6 idem_ttl_ms, 7 res_ttl_ms, 8 kick_ms
 -- Returns {code, detail, kick}: code is OK | SOLD_OUT | LIMIT | BAD_TOKEN | NOT_LIVE |
@@ -12,32 +12,39 @@ if not meta[1] then
   return {'NOT_PREHEATED', '', 0}
 end
 
+-- Every answer is counted per outcome, for /metrics, in this same round trip.
+local function reply(code, detail, kick)
+  redis.call('HINCRBY', KEYS[9], 'purchase:' .. code, 1)
+  return {code, detail, kick}
+end
+
 -- An Idempotency-Key answers a repeat with the first answer, before the (spent) token is looked at.
 if fp ~= '' then
   local seen = redis.call('GET', KEYS[5])
   if seen then
     local sfp, scode, sdetail = string.match(seen, '^([^|]*)|([^|]*)|(.*)$')
-    if sfp ~= fp then return {'MISMATCH', '', 0} end
-    return {scode, sdetail, 0}
+    if sfp ~= fp then return reply('MISMATCH', '', 0) end
+    return reply(scode, sdetail, 0)
   end
 end
 
 -- Lua's tonumber accepts '0x10', '1e3', ' 2 ', 'inf': accept plain decimal digits only.
 if not string.match(user, '^[1-9][0-9]*$') or not string.match(qty_raw, '^[1-9][0-9]?[0-9]?[0-9]?$') then
-  return {'INVALID', 'quantity', 0}
+  return reply('INVALID', 'quantity', 0)
 end
 local qty, limit = tonumber(qty_raw), tonumber(meta[4])
 
-if meta[1] ~= 'on' then return {'NOT_LIVE', meta[1], 0} end
+if meta[1] ~= 'on' then return reply('NOT_LIVE', meta[1], 0) end
 local t = redis.call('TIME')  -- one clock for every web process: Redis's
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now < tonumber(meta[2]) then return {'NOT_LIVE', 'not_started', 0} end
-if now >= tonumber(meta[3]) then return {'NOT_LIVE', 'ended', 0} end
+if now < tonumber(meta[2]) then return reply('NOT_LIVE', 'not_started', 0) end
+if now >= tonumber(meta[3]) then return reply('NOT_LIVE', 'ended', 0) end
 
 if nonce == '' or redis.call('GET', KEYS[4]) ~= nonce then
-  return {'BAD_TOKEN', '', 0}
+  return reply('BAD_TOKEN', '', 0)
 end
 redis.call('DEL', KEYS[4])  -- single use: spent by any attempt that got this far
+redis.call('HINCRBY', KEYS[9], 'tokens_used', 1)
 
 local function answer(code, detail)
   if fp ~= '' then
@@ -48,11 +55,11 @@ end
 
 local bought = tonumber(redis.call('HGET', KEYS[3], user) or '0')
 if qty > limit or bought + qty > limit then
-  return {answer('LIMIT', tostring(limit - bought)), tostring(limit - bought), 0}
+  return reply(answer('LIMIT', tostring(limit - bought)), tostring(limit - bought), 0)
 end
 local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
 if stock < qty then
-  return {answer('SOLD_OUT', tostring(stock)), tostring(stock), 0}
+  return reply(answer('SOLD_OUT', tostring(stock)), tostring(stock), 0)
 end
 
 redis.call('DECRBY', KEYS[2], qty)
@@ -64,4 +71,4 @@ redis.call('HSET', KEYS[7], 'status', 'pending', 'user', user, 'qty', qty)
 redis.call('PEXPIRE', KEYS[7], ARGV[7])
 answer('OK', rid)
 local kick = redis.call('SET', KEYS[8], '1', 'NX', 'PX', ARGV[8]) and 1 or 0
-return {'OK', rid, kick}
+return reply('OK', rid, kick)

@@ -1,6 +1,6 @@
 -- inventory/lua/settle.lua: after the DB commit, acknowledge persisted reservations and publish
 -- their outcome, atomically, so "in flight" never counts an entry twice or drops one.
--- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream, 6.. one res key per entry (same order)
+-- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream, 6 stats, 7.. one res key per entry (same order)
 -- ARGV: 1 group, 2 res_ttl_ms, then per entry 7 values:
 --       entry_id, reservation_id, user, qty, outcome ('created'|'failed'), order_id, reason
 -- Returns the number of entries this call acknowledged (0 for a redelivered, already settled one).
@@ -19,13 +19,14 @@ for i = 0, n - 1 do
     if preheated then
       redis.call('HINCRBY', KEYS[1], 'inflight', -qty)
     end
+    redis.call('HINCRBY', KEYS[6], 'orders_' .. outcome, 1)
   end
   -- A failed reservation gives its units back once, keyed by reservation id.
   if outcome == 'failed' and preheated and redis.call('HSETNX', KEYS[4], rid, '1') == 1 then
     redis.call('INCRBY', KEYS[2], qty)
     redis.call('HINCRBY', KEYS[3], user, -qty)
   end
-  local res = KEYS[6 + i]
+  local res = KEYS[7 + i]
   redis.call('HSET', res, 'status', outcome, 'user', user, 'qty', qty, 'order_id', order_id, 'reason', reason)
   redis.call('PEXPIRE', res, ttl)
 end

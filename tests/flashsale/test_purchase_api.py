@@ -13,12 +13,8 @@ from orders.services import reservations_drain
 from tests.factories import UserFactory, live_sale
 from tests.helpers import assert_invariants, real_db, buy, client_for, redis_stock, stream_len, token_for
 
-pytestmark = real_db
+pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
-
-@pytest.fixture(autouse=True)
-def _no_captcha(settings):
-    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
 
 
 def test_it_accepts_a_purchase_and_persists_it_as_an_order():

@@ -17,12 +17,8 @@ from tests.factories import UserFactory, live_sale, users
 from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, stream_len
 from tests.support.processes import start_worker
 
-pytestmark = real_db
+pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
-
-@pytest.fixture(autouse=True)
-def _no_captcha(settings):
-    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
 
 
 def _buy_many(sale, n_users: int, prefix="p") -> list[str]:

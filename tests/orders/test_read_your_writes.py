@@ -10,9 +10,8 @@ from tests.factories import UserFactory, live_sale
 from tests.helpers import buy, client_for, real_db
 
 
-@pytest.fixture(autouse=True)
-def _no_captcha(settings):
-    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
+
+pytestmark = pytest.mark.usefixtures("no_captcha", "no_rate_limits")
 
 
 @pytest.fixture
