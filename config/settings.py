@@ -151,8 +151,13 @@ FLASHSALE = {
 if not FLASHSALE["CAPTCHA_REQUIRED"]:
     logging.getLogger("flashsale").warning("FLASHSALE_CAPTCHA_REQUIRED=false: purchase tokens are issued without a captcha")
 ORDER_PAYMENT_TIMEOUT = env_int("ORDER_PAYMENT_TIMEOUT", 900, minimum=1)
+ORDER_EXPIRY_INTERVAL = env_int("ORDER_EXPIRY_INTERVAL", 30, minimum=1)
+RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", 60, minimum=1)
+PAYMENT_GATEWAY_DECLINE = env_bool("PAYMENT_GATEWAY_DECLINE", False)
 CELERY_BEAT_SCHEDULE = {
     "persist-sweep": {"task": "orders.persist_sweep", "schedule": float(FLASHSALE["SWEEP_INTERVAL"])},
+    "expire-unpaid": {"task": "orders.expire_unpaid", "schedule": float(ORDER_EXPIRY_INTERVAL)},
+    "reconcile": {"task": "reconciliation.reconcile_all", "schedule": float(RECONCILE_INTERVAL)},
 }
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)

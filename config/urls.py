@@ -16,6 +16,8 @@ api = [
     path("reservations/<str:reservation_id>", order_apis.ReservationStatusApi.as_view(), name="reservation"),
     path("orders/", order_apis.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:order_id>/", order_apis.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/pay", order_apis.OrderPayApi.as_view(), name="order-pay"),
+    path("orders/<int:order_id>/cancel", order_apis.OrderCancelApi.as_view(), name="order-cancel"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

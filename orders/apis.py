@@ -1,12 +1,12 @@
 """REST endpoints of orders and reservations. A caller sees only their own (others: 404)."""
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import selectors
+from orders import lifecycle, selectors
 
 
 class ReservationOutputSerializer(serializers.Serializer):
@@ -30,6 +30,7 @@ class OrderOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
+    payment_ref = serializers.CharField()
 
 
 class ReservationStatusApi(APIView):
@@ -50,4 +51,21 @@ class OrderDetailApi(APIView):
     @extend_schema(responses=OrderOutputSerializer)
     def get(self, request, order_id: int):
         order = selectors.order_for_user(user_id=request.user.id, order_id=order_id)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderPayApi(APIView):
+    @extend_schema(request=None, responses=OrderOutputSerializer,
+                   parameters=[OpenApiParameter("fail", bool, OpenApiParameter.QUERY, required=False,
+                                                description="simulate a declined payment")])
+    def post(self, request, order_id: int):
+        decline = request.query_params.get("fail") in ("1", "true")
+        order = lifecycle.order_pay(order_id=order_id, user_id=request.user.id, decline=decline)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(request=None, responses=OrderOutputSerializer)
+    def post(self, request, order_id: int):
+        order = lifecycle.order_cancel(order_id=order_id, user_id=request.user.id)
         return Response(OrderOutputSerializer(order).data)

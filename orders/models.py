@@ -30,6 +30,7 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     stock_returned = models.BooleanField(default=False)
+    payment_ref = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from orders import selectors
+from orders.lifecycle import orders_expire
 from orders.services import reservations_drain
 
 logger = logging.getLogger(__name__)
@@ -34,3 +35,9 @@ def persist_sweep() -> int:
     for sale_id in sale_ids:
         persist_reservations.delay(sale_id)
     return len(sale_ids)
+
+
+@shared_task(name="orders.expire_unpaid", ignore_result=True)
+def expire_unpaid() -> int:
+    """Beat, every ORDER_EXPIRY_INTERVAL seconds: cancel unpaid orders past their deadline."""
+    return orders_expire()

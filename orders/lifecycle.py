@@ -1,0 +1,111 @@
+"""Order lifecycle writes: pay, cancel, expire. Every status change is a compare-and-set.
+
+``UPDATE … WHERE id = … AND status = 'pending_payment'`` decides every race (pay against expiry,
+a double cancel, two expiry runs): the one whose UPDATE changed a row won; the others changed
+nothing and say so. Expiry compares ``expires_at`` with the database clock, never a worker's.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.http import Http404
+
+from config.db_router import pinned_to_primary
+from inventory.models import Stock
+from inventory.services import stock_release
+from orders import payments
+from orders.consistency import note_user_writes
+from orders.errors import AlreadyPaid, NotCancellable, OrderClosed, PaymentDeclined
+from orders.models import Order, OrderStatus, OrderStatusHistory
+
+logger = logging.getLogger(__name__)
+PENDING = OrderStatus.PENDING_PAYMENT
+
+
+def _owned(order_id: int, user_id: int | None) -> Order:
+    with pinned_to_primary():
+        qs = Order.objects.filter(pk=order_id)
+        order = (qs.filter(user_id=user_id) if user_id is not None else qs).select_related("sale").first()
+    if order is None:
+        raise Http404
+    return order
+
+
+def order_pay(*, order_id: int, user_id: int, decline: bool = False) -> Order:
+    order = _owned(order_id, user_id)
+    if order.status != PENDING:
+        raise AlreadyPaid() if order.status == OrderStatus.PAID else OrderClosed()
+    result = payments.charge(order_id=order.pk, amount=order.amount, decline=decline)
+    if not result.approved:
+        raise PaymentDeclined()
+    with transaction.atomic(using="default"):
+        # Why CAS: expiry or a cancel may have closed the order since we read it; the DB clock decides.
+        won = Order.objects.filter(pk=order.pk, status=PENDING, expires_at__gt=Now()).update(
+            status=OrderStatus.PAID, paid_at=Now(), payment_ref=result.reference)
+        if won:
+            OrderStatusHistory.objects.create(order_id=order.pk, from_status=PENDING, to_status=OrderStatus.PAID,
+                                              reason=result.reference)
+    if not won:
+        payments.refund(reference=result.reference)  # charged, but the order closed first: give it back
+        raise OrderClosed()
+    note_user_writes([order.user_id])
+    return _owned(order.pk, user_id)
+
+
+def _close(order: Order, *, reason: str, only_if_expired: bool) -> bool:
+    """CAS pending → cancelled and return the units to the DB stock in one transaction."""
+    with transaction.atomic(using="default"):
+        qs = Order.objects.filter(pk=order.pk, status=PENDING)
+        if only_if_expired:
+            qs = qs.filter(expires_at__lte=Now())
+        if not qs.update(status=OrderStatus.CANCELLED, cancelled_at=Now(), stock_returned=True):
+            return False
+        # Why a guarded decrement: sold moves only by conditional UPDATEs (the CHECK backs it up).
+        Stock.objects.filter(sku_id=order.sale.sku_id, sold__gte=order.quantity).update(sold=F("sold") - order.quantity)
+        OrderStatusHistory.objects.create(order_id=order.pk, from_status=PENDING, to_status=OrderStatus.CANCELLED,
+                                          reason=reason)
+    note_user_writes([order.user_id])
+    _return_to_redis(order)
+    return True
+
+
+def _return_to_redis(order: Order) -> None:
+    try:
+        # Exactly once whatever happens: the release script is guarded by the reservation id.
+        stock_release(sale_id=order.sale_id, reservation_id=order.reservation_id, user_id=order.user_id,
+                      quantity=order.quantity)
+    except Exception:  # Redis away: reconciliation finds the unreturned units and returns them
+        logger.warning("could not return order %s's units to Redis; reconciliation will", order.pk, exc_info=True)
+
+
+def order_cancel(*, order_id: int, user_id: int | None, reason: str = "cancelled_by_user") -> Order:
+    """Cancel an order awaiting payment (its owner, or staff with ``user_id=None``)."""
+    order = _owned(order_id, user_id)
+    if not _close(order, reason=reason, only_if_expired=False):
+        current = _owned(order_id, user_id)
+        if current.status == OrderStatus.CANCELLED:
+            return current  # cancelling twice is the same as once
+        raise NotCancellable()
+    return _owned(order_id, user_id)
+
+
+def orders_expire(*, batch: int = 500) -> int:
+    """Cancel every order whose payment window has passed (database clock). Returns how many."""
+    closed = 0
+    while True:
+        with pinned_to_primary():
+            due = list(Order.objects.filter(status=PENDING, expires_at__lte=Now()).select_related("sale")
+                       .order_by("expires_at")[:batch])
+        closed += sum(_close(order, reason="payment_timeout", only_if_expired=True) for order in due)
+        if len(due) < batch:
+            return closed
+
+
+def order_expire(*, order_id: int) -> bool:
+    """Cancel one order if its payment window has passed (database clock); False if it had not
+    or if it was paid or cancelled first."""
+    order = _owned(order_id, None)
+    return order.status == PENDING and _close(order, reason="payment_timeout", only_if_expired=True)
