@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "inventory",
     "flashsale",
     "orders",
+    "reconciliation",
 ]
 
 MIDDLEWARE = [

@@ -45,3 +45,7 @@ def preheat(keys, args):
 
 def set_state(keys, args):
     return script("set_state")(keys=keys, args=args)
+
+
+def repair(keys, args):
+    return script("repair")(keys=keys, args=args)
