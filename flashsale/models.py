@@ -25,6 +25,10 @@ class FlashSale(models.Model):
 
     class Meta:
         ordering = ["starts_at", "id"]
+        permissions = [
+            ("preheat_flashsale", "Can preheat a sale into Redis"),
+            ("pause_flashsale", "Can pause and resume a sale"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="sale_window_positive"),
             models.CheckConstraint(condition=Q(per_user_limit__gte=1), name="sale_limit_positive"),

@@ -25,3 +25,28 @@ def with_remaining(sales: list[FlashSale]) -> list[FlashSale]:
     for sale in sales:
         sale.remaining = remaining.get(sale.pk)
     return sales
+
+
+def sale_console(*, sale_id: int) -> dict | None:
+    """The operator's live view of one sale: Redis, in flight, DB sold, drift, last reconciliation."""
+    from django.db.models import Count, Sum
+
+    from config.db_router import pinned_to_primary
+    from inventory.selectors import redis_sale_state
+    from orders.models import LIVE_STATUSES, Order
+    from reconciliation.models import ReconciliationRun
+
+    with pinned_to_primary():  # operators act on what they see: read the primary
+        sale = FlashSale.objects.filter(pk=sale_id).first()
+        if sale is None:
+            return None
+        by_status = dict(Order.objects.filter(sale=sale).values_list("status").annotate(n=Count("id")).order_by())
+        db_sold = Order.objects.filter(sale=sale, status__in=LIVE_STATUSES).aggregate(n=Sum("quantity"))["n"] or 0
+        last_run = ReconciliationRun.objects.filter(sale=sale).first()
+    redis = redis_sale_state(sale_id)
+    drift = None if redis.stock is None else redis.stock - (sale.quantity - db_sold - redis.inflight)
+    return {
+        "preheated": redis.preheated, "generation": redis.generation, "redis_state": redis.state,
+        "redis_stock": redis.stock, "in_flight": redis.inflight, "db_sold": db_sold, "quantity": sale.quantity,
+        "drift": drift, "last_run": last_run, "orders_by_status": by_status,
+    }

@@ -1,11 +1,54 @@
-"""Server-rendered pages."""
+"""Server-rendered shopper pages: the sale list, the sale page, my orders, log in and out.
+
+The sale list and sale page are the reload-storm pages: their HTML comes from ``flashsale.pages``
+(cached, the same for every visitor). "My orders" is per user and rendered on each request.
+"""
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
-from django.views.decorators.cache import cache_page
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_safe
 
-from flashsale import selectors
+from flashsale import pages
+from orders.models import OrderStatus
+from orders.selectors import orders_for_user
+
+ORDERS_SHOWN = 50
+FAILURE_TEXT = {
+    "out_of_stock": "The last units went to other shoppers before your order was written.",
+    "unknown_user": "Your account could not be found when the order was written.",
+}
 
 
-@cache_page(2)  # a reload storm on the front page costs one query every two seconds
-def home(request):
-    sales = selectors.with_remaining(list(selectors.sales_visible()))
-    return render(request, "home.html", {"sales": sales})
+@require_safe
+@ensure_csrf_cookie  # the page's script sends the cookie's token as X-CSRFToken
+def sale_list(request):
+    return pages.respond(request, pages.sale_list_html())
+
+
+@require_safe
+@ensure_csrf_cookie
+def sale_detail(request, sale_id: int):
+    html = pages.sale_detail_html(sale_id)
+    if html == pages.MISSING:
+        raise Http404("No such sale.")
+    return pages.respond(request, html)
+
+
+@require_safe
+@login_required
+def my_orders(request):
+    orders = list(orders_for_user(user_id=request.user.id)[:ORDERS_SHOWN])
+    for order in orders:
+        order.reason_text = FAILURE_TEXT.get(order.failure_reason, "The order could not be created.")
+    return render(request, "flashsale/orders.html", {
+        "orders": orders, "auth": "1", "server_now": pages.server_now_ms(),
+        "pay_available": pages.pay_available(), "awaiting": OrderStatus.PENDING_PAYMENT,
+    })
+
+
+login = auth_views.LoginView.as_view(
+    template_name="registration/login.html", redirect_authenticated_user=True, extra_context={"auth": "0"},
+)
+logout = auth_views.LogoutView.as_view(next_page="sales-page")  # POST only (Django 5)

@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from config.errors import ApplicationError
+from orders.lifecycle import order_cancel
 from orders.models import Order, OrderStatusHistory
 
 
@@ -17,7 +19,22 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("reservation_id", "user__username")
     list_select_related = ("user", "sale")
     inlines = [HistoryInline]
+    actions = ["cancel_selected"]
 
     def get_readonly_fields(self, request, obj=None):
         # Status moves only through the services' compare-and-set transitions, never by a form.
         return [f.name for f in self.model._meta.fields]
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("orders.cancel_order")
+
+    @admin.action(description="Cancel selected orders awaiting payment (returns their stock)", permissions=["cancel"])
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for order_id in queryset.values_list("id", flat=True):
+            try:
+                order_cancel(order_id=order_id, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"Order {order_id}: {exc.message}", level=messages.WARNING)
+        self.message_user(request, f"Cancelled {done} order(s).")

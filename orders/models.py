@@ -34,6 +34,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("cancel_order", "Can cancel an order awaiting payment")]
         indexes = [
             models.Index(fields=["sale", "status"]),
             models.Index(fields=["user", "sale"]),

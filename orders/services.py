@@ -12,6 +12,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 
 from config.db_router import pinned_to_primary
+from config.metrics import record_persist_batch
 from flashsale.models import FlashSale
 from inventory.models import Stock
 from orders import persistence
@@ -99,9 +100,11 @@ def reservation_persist_batch(*, sale_id: int, consumer: str, count: int) -> int
     if poison:
         persistence.park_poison(sale_id=sale_id, raw=poison)
     if entries:
+        started = time.monotonic()
         sale = FlashSale.objects.using("default").get(pk=sale_id)
         outcomes = _write_with_retries(sale, entries)
         persistence.settle(sale_id=sale_id, entries=entries, outcomes=outcomes)
+        record_persist_batch(entries=len(entries), seconds=time.monotonic() - started)
     return len(raw)
 
 
