@@ -37,7 +37,7 @@ class Entry:
 @dataclass(frozen=True)
 class Outcome:
     status: str  # 'created' | 'failed'
-    order_id: int
+    order_id: int | None
     reason: str = ""
 
 
@@ -87,22 +87,39 @@ def settle(*, sale_id: int, entries: list[Entry], outcomes: dict[str, Outcome]) 
     res_keys = []
     for e in entries:
         o = outcomes[e.reservation_id]
-        args += [e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_id, o.reason]
+        args += [e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_id or "", o.reason]
         res_keys.append(keys.res(e.reservation_id))
     # Why a script: ack, delete, in-flight counter, failure refund and status must move together.
     return scripts.settle(keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream, keys.stats, *res_keys], args=args)
 
 
-def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]]) -> None:
-    """Entries that are not reservations: keep them where an operator sees them, then ack them."""
+def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]], ack: bool = True) -> None:
+    """Keep entries where an operator sees them (``fs:{sale}:dead``); ack the unreadable ones."""
     keys, r = sale_keys(sale_id), get_redis()
     pipe = r.pipeline(transaction=True)
     for entry_id, fields in raw:
-        logger.error("parking malformed stream entry %s of sale %s: %r", entry_id, sale_id, fields)
+        logger.error("parking stream entry %s of sale %s: %r", entry_id, sale_id, fields)
         pipe.rpush(keys.dead, f"{entry_id} {fields!r}")
-        pipe.xack(keys.stream, GROUP, entry_id)
-        pipe.xdel(keys.stream, entry_id)
+        if ack:  # unreadable: nothing to settle, so ack and drop it here
+            pipe.xack(keys.stream, GROUP, entry_id)
+            pipe.xdel(keys.stream, entry_id)
     pipe.execute()
+
+
+def over_delivered(*, sale_id: int, consumer: str, entry_ids: list[str]) -> set[str]:
+    """The entries delivered more than PERSIST_MAX_DELIVERIES times (one XPENDING over the range)."""
+    if not entry_ids:
+        return set()
+    limit = settings.FLASHSALE["PERSIST_MAX_DELIVERIES"]
+    wanted = set(entry_ids)
+    pending = get_redis().xpending_range(sale_keys(sale_id).stream, GROUP, min=min(entry_ids, key=_id_key),
+                                         max=max(entry_ids, key=_id_key), count=len(entry_ids), consumername=consumer)
+    return {p["message_id"] for p in pending if p["message_id"] in wanted and p["times_delivered"] > limit}
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, seq = entry_id.split("-")
+    return int(ms), int(seq)
 
 
 def payment_deadline(reserved_at: datetime) -> datetime:

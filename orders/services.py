@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 
 from config.db_router import pinned_to_primary
@@ -99,13 +99,41 @@ def reservation_persist_batch(*, sale_id: int, consumer: str, count: int) -> int
             entries.append(entry)
     if poison:
         persistence.park_poison(sale_id=sale_id, raw=poison)
+    worn = persistence.over_delivered(sale_id=sale_id, consumer=consumer, entry_ids=[e.entry_id for e in entries])
+    if worn:  # delivered again and again without settling (a crash loop): stop trying them
+        _give_up(sale_id, [e for e in entries if e.entry_id in worn], reason="too_many_deliveries")
+        entries = [e for e in entries if e.entry_id not in worn]
     if entries:
         started = time.monotonic()
-        sale = FlashSale.objects.using("default").get(pk=sale_id)
-        outcomes = _write_with_retries(sale, entries)
-        persistence.settle(sale_id=sale_id, entries=entries, outcomes=outcomes)
+        _persist_entries(FlashSale.objects.using("default").get(pk=sale_id), entries)
         record_persist_batch(entries=len(entries), seconds=time.monotonic() - started)
     return len(raw)
+
+
+def _persist_entries(sale: FlashSale, entries: list[Entry]) -> None:
+    try:
+        outcomes = _write_with_retries(sale, entries)
+    except (OperationalError, InterfaceError):
+        raise  # the DB is away or busy: the entries stay pending and the task retries
+    except DatabaseError:
+        # Something in this batch the DB refuses every time: split it until the culprit stands alone,
+        # so one poison entry neither blocks the stream nor fails its neighbours.
+        if len(entries) == 1:
+            logger.exception("reservation %s is refused by the database", entries[0].reservation_id)
+            _give_up(sale.pk, entries, reason="unprocessable")
+            return
+        middle = len(entries) // 2
+        _persist_entries(sale, entries[:middle])
+        _persist_entries(sale, entries[middle:])
+        return
+    persistence.settle(sale_id=sale.pk, entries=entries, outcomes=outcomes)
+
+
+def _give_up(sale_id: int, entries: list[Entry], *, reason: str) -> None:
+    """Park entries for an operator and end them as visible failures with their stock returned."""
+    persistence.park_poison(sale_id=sale_id, raw=[(e.entry_id, {"rid": e.reservation_id, "reason": reason}) for e in entries],
+                            ack=False)
+    persistence.settle(sale_id=sale_id, entries=entries, outcomes={e.reservation_id: Outcome("failed", None, reason) for e in entries})
 
 
 @dataclass(frozen=True)

@@ -132,3 +132,43 @@ def test_a_worker_killed_mid_batch_leaves_its_entries_to_be_reclaimed_and_persis
         survivor.stop()
     assert sorted(Order.objects.values_list("reservation_id", flat=True)) == sorted(rids)
     assert_invariants(sale, accepted_units=120)
+
+
+def test_an_entry_the_database_refuses_is_isolated_parked_and_its_neighbours_persist(monkeypatch):
+    from django.db import DataError
+
+    from orders import services
+
+    sale = live_sale(quantity=100, limit=1)
+    rids = _buy_many(sale, 13)
+    victim = rids[6]
+    real = services._new_orders
+
+    def refusing(sale_, entries):  # the database refuses this one reservation, every time
+        if any(e.reservation_id == victim for e in entries):
+            raise DataError("Out of range value")
+        return real(sale_, entries)
+
+    monkeypatch.setattr(services, "_new_orders", refusing)
+    reservations_drain(sale_id=sale.pk)
+    assert Order.objects.count() == 12 and stream_len(sale.pk) == 0
+    assert victim in get_redis().lindex(sale_keys(sale.pk).dead, 0)
+    owner = client_for(UserFactory._meta.model.objects.get(username="p6"))
+    assert owner.get(f"/api/reservations/{victim}").json() == {"reservation_id": victim, "status": "failed", "order_id": None, "reason": "unprocessable"}
+    assert redis_stock(sale.pk) == 100 - 12  # the refused reservation's unit went back
+    assert_invariants(sale, accepted_units=12)
+
+
+def test_an_entry_delivered_too_often_is_given_up_visibly(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "PERSIST_MAX_DELIVERIES": 2}
+    sale = live_sale(quantity=10, limit=1)
+    shopper = UserFactory()
+    client = client_for(shopper)
+    rid = buy(client, sale.pk).json()["reservation_id"]
+    keys = sale_keys(sale.pk)
+    for _ in range(3):  # three deliveries that never settled (the worker died each time)
+        get_redis().xreadgroup(GROUP, "crashy", {keys.stream: "0" if _ else ">"}, count=10)
+    assert reservation_persist_batch(sale_id=sale.pk, consumer="crashy", count=10) == 1
+    assert Order.objects.count() == 0 and stream_len(sale.pk) == 0
+    assert client.get(f"/api/reservations/{rid}").json()["status"] == "failed"
+    assert redis_stock(sale.pk) == 10  # its unit went back
