@@ -1,0 +1,82 @@
+"""Preheat: idempotent, a new generation each time, careful with a live sale in flight."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from flashsale.models import FlashSale
+from inventory.keys import sale_keys
+from inventory.redis_client import get_redis
+from inventory.services import sale_preheat
+from orders.services import reservations_drain
+from tests.factories import SaleFactory, UserFactory, live_sale
+from tests.helpers import buy, client_for, real_db, redis_stock
+
+pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
+
+
+def test_preheating_twice_writes_the_same_stock_with_a_new_generation():
+    sale = SaleFactory(quantity=40)
+    first = sale_preheat(sale_id=sale.pk)
+    second = sale_preheat(sale_id=sale.pk)
+    assert (first.generation, second.generation) == (1, 2)
+    assert first.stock == second.stock == 40 == redis_stock(sale.pk)
+    assert get_redis().hget(sale_keys(sale.pk).meta, "gen") == "2"
+    assert FlashSale.objects.using("default").get(pk=sale.pk).generation == 2
+
+
+def test_a_re_preheat_keeps_the_sale_s_sold_and_in_flight_units_out_of_stock():
+    sale = live_sale(quantity=10, limit=1)
+    for _ in range(3):
+        buy(client_for(UserFactory()), sale.pk)
+    reservations_drain(sale_id=sale.pk)
+    buy(client_for(UserFactory()), sale.pk)  # one more, still in flight
+    plan = sale_preheat(sale_id=sale.pk, force=True)
+    assert (plan.db_sold, plan.inflight, plan.stock) == (3, 1, 6) and redis_stock(sale.pk) == 6
+
+
+def test_it_refuses_a_live_sale_with_reservations_in_flight_unless_forced():
+    sale = live_sale(quantity=10)
+    buy(client_for(UserFactory()), sale.pk)
+    with pytest.raises(CommandError, match="preheat_refused"):
+        call_command("preheat_sale", str(sale.pk))
+    call_command("preheat_sale", str(sale.pk), "--force")
+    assert get_redis().hget(sale_keys(sale.pk).meta, "gen") == "2"
+    assert redis_stock(sale.pk) == 9
+
+
+def test_a_dry_run_writes_nothing(capsys):
+    sale = SaleFactory(quantity=12)
+    call_command("preheat_sale", str(sale.pk), "--dry-run")
+    assert "would write stock 12" in capsys.readouterr().out and redis_stock(sale.pk) is None
+
+
+def test_the_sales_api_shows_remaining_units_from_redis():
+    sale = live_sale(quantity=10)
+    buy(client_for(UserFactory()), sale.pk)
+    listed = APIClient().get("/api/sales/").json()
+    assert [(s["id"], s["remaining"], s["phase"]) for s in listed] == [(sale.pk, 9, "live")]
+    assert APIClient().get(f"/api/sales/{sale.pk}/").json()["remaining"] == 9
+    assert APIClient().get("/api/sales/999999/").status_code == 404
+
+
+def test_seed_demo_prints_only_json_with_a_preheated_sale_and_working_tokens(capsys):
+    call_command("seed_demo", "--stock", "7", "--limit", "2", "--users", "3", "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["users"]) == 3 and redis_stock(out["sale_id"]) == 7
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {out['users'][0]['token']}")
+    token = client.post(f"/api/sales/{out['sale_id']}/token", {}, format="json").json()["token"]
+    bought = client.post(f"/api/sales/{out['sale_id']}/purchase", {"token": token, "quantity": 2}, format="json")
+    assert bought.status_code == 202
+
+
+def test_the_openapi_schema_and_docs_are_served():
+    client = APIClient()
+    schema = client.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = json.loads(schema.content)["paths"]
+    assert {"/api/sales/{sale_id}/purchase", "/api/reservations/{reservation_id}", "/api/orders/{order_id}/pay"} <= set(paths)
+    assert client.get("/api/docs/").status_code == 200
