@@ -33,6 +33,8 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.DATABASES  # noqa: B018
+    # Test accounts need no brute-force resistance: PBKDF2 would cost ~0.5 s per factory user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_unconfigure(config):
