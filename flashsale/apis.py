@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -59,10 +59,12 @@ class CaptchaApi(APIView):
 
 
 class TokenApi(APIView):
+    @extend_schema_serializer(component_name="TokenInput")
     class InputSerializer(serializers.Serializer):
         captcha_key = serializers.CharField(max_length=64, required=False, allow_blank=True)
         captcha_answer = serializers.CharField(max_length=32, required=False, allow_blank=True)
 
+    @extend_schema_serializer(component_name="PurchaseToken")
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
         expires_in = serializers.IntegerField()
@@ -79,10 +81,12 @@ class TokenApi(APIView):
 
 
 class PurchaseApi(APIView):
+    @extend_schema_serializer(component_name="PurchaseInput")
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=512)
         quantity = StrictIntegerField(min_value=1, max_value=settings.FLASHSALE["MAX_QUANTITY"])
 
+    @extend_schema_serializer(component_name="PurchaseAccepted")
     class OutputSerializer(serializers.Serializer):
         reservation_id = serializers.CharField()
         status = serializers.CharField()
