@@ -162,6 +162,9 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "reconciliation.reconcile_all", "schedule": float(RECONCILE_INTERVAL)},
 }
 
+READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more makes /readyz answer 503
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # bearer token for /metrics; empty = open
+
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])  # IPs or CIDRs whose X-Forwarded-For we believe
 RATELIMIT_USE_CACHE = "default"

@@ -1,0 +1,182 @@
+"""/healthz, /readyz and /metrics against the real services: MariaDB primary+replica, Redis, broker."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from django.apps import apps
+from prometheus_client.parser import text_string_to_metric_families
+
+from inventory.redis_client import reset_redis
+from orders.services import reservations_drain
+from tests.factories import SaleFactory, UserFactory, live_sale
+from tests.helpers import buy, client_for, real_db
+
+pytestmark = real_db
+
+
+def eventually_ready(client, seconds: float = 5.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        response = client.get("/readyz")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.1)
+
+
+def scrape(client, **headers) -> dict:
+    """{(sample name, frozenset of labels): value}, parsed as Prometheus parses it."""
+    response = client.get("/metrics", **headers)
+    assert response.status_code == 200, response.content
+    text = response.content.decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict, name: str, **labels) -> float | None:
+    return samples.get((name, frozenset(labels.items())))
+
+
+def test_healthz_answers_ok_without_a_database_query(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readyz_is_ready_when_every_service_answers(client):
+    started = time.monotonic()
+    response = client.get("/readyz")
+    assert time.monotonic() - started < 2
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"primary": "ok", "replica": "ok", "redis": "ok", "broker": "ok"},
+    }
+
+
+def test_readyz_names_redis_while_it_is_down_and_recovers_when_it_is_back(client, stack):
+    try:
+        stack.redis.stop()
+        reset_redis()
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["code"] == "not_ready" and "failing: redis" in body["message"]
+        assert body["checks"]["redis"] != "ok" and body["checks"]["primary"] == "ok"
+        assert client.get("/healthz").status_code == 200  # liveness does not depend on Redis
+    finally:
+        stack.redis.start()
+        reset_redis()
+    assert eventually_ready(client).status_code == 200
+
+
+def test_readyz_answers_within_two_seconds_when_redis_hangs(client, stack):
+    pid = stack.redis.pid
+    try:
+        os.kill(pid, signal.SIGSTOP)  # connections hang instead of failing
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    reset_redis()
+    assert elapsed < 2, f"the probe took {elapsed:.2f}s"
+    assert response.status_code == 503 and response.json()["checks"]["redis"] == "timeout"
+    assert eventually_ready(client).status_code == 200
+
+
+def test_readyz_names_the_replica_while_its_sql_thread_is_stopped(client, stack):
+    stack.mariadb.wait_for_replica()
+    try:
+        stack.mariadb.stop_replica_sql_thread()
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert "failing: replica" in body["message"]
+        assert body["checks"]["replica"] == "sql thread not running"
+    finally:
+        stack.mariadb.start_replica_sql_thread()
+        stack.mariadb.wait_for_replica()
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_names_the_replica_when_it_lags_beyond_the_threshold(client, stack, settings):
+    settings.READYZ_MAX_REPLICA_LAG = 1
+    stack.mariadb.wait_for_replica()
+    stack.mariadb.set_replica_delay(5)  # each event applied 5 s late: Seconds_Behind_Master climbs
+    try:
+        UserFactory()  # something to replicate
+        deadline, response = time.monotonic() + 4.5, None
+        while time.monotonic() < deadline:
+            response = client.get("/readyz")
+            if response.status_code == 503:
+                break
+            time.sleep(0.1)
+        assert response.status_code == 503, response.content
+        body = response.json()
+        assert "failing: replica" in body["message"] and body["checks"]["replica"].startswith("lag ")
+    finally:
+        stack.mariadb.set_replica_delay(0)
+        stack.mariadb.wait_for_replica()
+    assert eventually_ready(client).status_code == 200
+
+
+@pytest.mark.usefixtures("no_captcha", "no_rate_limits")
+def test_metrics_count_purchases_tokens_and_persisted_batches(client, stack):
+    sale = live_sale(quantity=1, limit=1)
+    draft = SaleFactory()  # never preheated: not reported
+    assert buy(client_for(UserFactory()), sale.pk).status_code == 202
+    sold_out = buy(client_for(UserFactory()), sale.pk)
+    assert sold_out.status_code == 409 and sold_out.json()["code"] == "sold_out"
+    stack.mariadb.wait_for_replica()  # /metrics reads the list of sales on the replica
+
+    samples = scrape(client)
+    s = str(sale.pk)
+    assert value(samples, "flashsale_purchases_total", sale=s, outcome="ok") == 1.0
+    assert value(samples, "flashsale_purchases_total", sale=s, outcome="sold_out") == 1.0
+    assert value(samples, "flashsale_purchases_total", sale=s, outcome="limit") == 0.0
+    assert value(samples, "flashsale_tokens_issued_total", sale=s) == 2.0
+    assert value(samples, "flashsale_tokens_used_total", sale=s) == 2.0
+    assert value(samples, "flashsale_reservations_in_flight", sale=s) == 1.0
+    assert value(samples, "flashsale_stock_remaining", sale=s) == 0.0
+    assert value(samples, "flashsale_orders_persisted_total", sale=s, outcome="created") == 0.0
+    assert value(samples, "flashsale_persist_batch_size_count") == 0.0
+    assert not any(dict(labels).get("sale") == str(draft.pk) for _name, labels in samples)
+
+    reservations_drain(sale_id=sale.pk)
+
+    samples = scrape(client)
+    assert value(samples, "flashsale_orders_persisted_total", sale=s, outcome="created") == 1.0
+    assert value(samples, "flashsale_orders_persisted_total", sale=s, outcome="failed") == 0.0
+    assert value(samples, "flashsale_reservations_in_flight", sale=s) == 0.0
+    assert value(samples, "flashsale_persist_batch_size_count") == 1.0
+    assert value(samples, "flashsale_persist_batch_size_sum") == 1.0
+    assert value(samples, "flashsale_persist_batch_size_bucket", le="1.0") == 1.0
+    assert value(samples, "flashsale_persist_batch_seconds_count") == 1.0
+    assert value(samples, "flashsale_persist_batch_seconds_bucket", le="+Inf") == 1.0
+    assert value(samples, "flashsale_metrics_source_up", source="redis") == 1.0
+
+
+def test_metrics_report_the_latest_reconciliation_drift(client, stack):
+    if not apps.is_installed("reconciliation"):
+        pytest.skip("the reconciliation app is not installed yet")
+    from reconciliation.models import ReconciliationRun
+
+    sale = live_sale(quantity=5)
+    ReconciliationRun.objects.create(sale=sale, drift=4, action="repaired")
+    ReconciliationRun.objects.create(sale=sale, drift=0, action="none")
+    stack.mariadb.wait_for_replica()
+    assert value(scrape(client), "flashsale_drift_units", sale=str(sale.pk)) == 0.0
+
+
+def test_metrics_require_the_bearer_token_when_one_is_configured(client, settings):
+    settings.METRICS_TOKEN = "scrape-secret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    samples = scrape(client, HTTP_AUTHORIZATION="Bearer scrape-secret")
+    assert value(samples, "flashsale_metrics_source_up", source="db") == 1.0
