@@ -92,7 +92,8 @@ def _page_context(**extra) -> dict:
 
 def sale_list_html() -> str:
     def render() -> str:
-        sales = _with_remaining(list(selectors.sales_visible()[:100]))
+        # The 100 that close last: every live and coming sale, then the most recently ended.
+        sales = _with_remaining(list(selectors.sales_visible().order_by("-ends_at")[:100]))
         sales.sort(key=lambda s: (PHASE_ORDER.get(s.phase, 9), s.starts_at, s.pk))
         return render_to_string("flashsale/sale_list.html", _page_context(sales=sales))
 
@@ -127,7 +128,7 @@ def session_is_authenticated(request: HttpRequest) -> bool:
 def respond(request: HttpRequest, html: str) -> HttpResponse:
     """The cached HTML with this request's clock and login state filled in."""
     auth = "1" if session_is_authenticated(request) else "0"
-    body = html.replace(NOW_MARK, str(server_now_ms()), 1).replace(AUTH_MARK, auth, 1)
+    body = html.replace(NOW_MARK, str(server_now_ms())).replace(AUTH_MARK, auth)
     response = HttpResponse(body)
     # The body carries this request's clock and login state: no shared cache may keep it.
     patch_cache_control(response, private=True, no_cache=True)
