@@ -37,7 +37,7 @@ class SaleListApi(APIView):
 
     @extend_schema(responses=SaleOutputSerializer(many=True))
     def get(self, request):
-        sales = selectors.with_remaining(list(selectors.sales_visible()))
+        sales = selectors.with_remaining(selectors.sales_visible_cached())
         return Response(SaleOutputSerializer(sales, many=True).data)
 
 
@@ -46,7 +46,7 @@ class SaleDetailApi(APIView):
 
     @extend_schema(responses=SaleOutputSerializer)
     def get(self, request, sale_id: int):
-        sale = selectors.with_remaining([selectors.sale_get(sale_id=sale_id)])[0]
+        sale = selectors.with_remaining([selectors.sale_get_cached(sale_id=sale_id)])[0]
         return Response(SaleOutputSerializer(sale).data)
 
 

@@ -189,3 +189,19 @@ def test_without_a_payment_endpoint_the_pages_send_shoppers_to_my_orders(replica
     assert 'data-pay="0"' in Client().get(f"/sales/{sale.pk}/").content.decode()  # the script shows a link
     orders_html = logged_in(shopper).get("/orders/").content.decode()
     assert "data-pay-order" not in orders_html and "Online payment opens soon" in orders_html
+
+
+@real_db
+def test_a_storm_of_stock_polls_on_the_sale_api_costs_no_database_query_per_poll():
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from tests.factories import live_sale
+
+    sale = live_sale(quantity=10)
+    client = APIClient()
+    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+        for _ in range(300):
+            assert client.get(f"/api/sales/{sale.pk}/").json()["remaining"] == 10
+    assert len(primary) + len(replica) <= 3
