@@ -17,7 +17,7 @@ help: ## List the targets
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Variables: PORT (web port for run, default 8000), PYTEST_ARGS, BENCH_ARGS"
+	@echo "Variables: PORT (web port for run, default 8000), VAR_DIR (run's data, default var/), PYTEST_ARGS, BENCH_ARGS"
 
 run: ## Run web + worker + beat (+ embedded Redis, SQLite, demo sale) at http://127.0.0.1:PORT/ (PORT defaults to 8000)
 	@bash scripts/bootstrap.sh run

@@ -14,7 +14,7 @@ from typing import Any
 
 import MySQLdb
 
-from ._cli import serve_until_signal
+from ._cli import Foreground, StopRequested
 from ._process import ServerError
 from .mariadb_server import MariaDBServer
 from .ports import HOST
@@ -212,13 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None, help="default: a temporary directory")
     parser.add_argument("--database", default="flashsale")
     args = parser.parse_args(argv)
-    with contextlib.ExitStack() as stack:
-        workdir = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devstack-mariadb-")))
-        pair = stack.enter_context(MariaDBPair(workdir))
-        pair.create_database(args.database)
-        print(f"DATABASE_URL={pair.url(args.database)}", flush=True)
-        print(f"DATABASE_REPLICA_URL={pair.url(args.database, replica=True)}", flush=True)
-        return serve_until_signal(lambda: pair.primary.running and pair.replica.running)
+    foreground = Foreground()  # Before anything starts: a SIGTERM is never fatal from here on.
+    try:
+        with contextlib.ExitStack() as stack:
+            workdir = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devstack-mariadb-")))
+            pair = stack.enter_context(MariaDBPair(workdir))
+            pair.create_database(args.database)
+            urls = [
+                f"DATABASE_URL={pair.url(args.database)}",
+                f"DATABASE_REPLICA_URL={pair.url(args.database, replica=True)}",
+            ]
+            return foreground.serve(urls, lambda: pair.primary.running and pair.replica.running)
+    except StopRequested as stopped:  # Signalled while starting: what had started is stopped.
+        return stopped.exit_code
 
 
 if __name__ == "__main__":

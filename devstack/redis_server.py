@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import _process
-from ._cli import serve_until_signal
+from ._cli import Foreground, StopRequested
 from .ports import HOST, free_port
 
 
@@ -155,11 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None, help="default: a temporary directory")
     parser.add_argument("--no-appendonly", action="store_true", help="disable the AOF")
     args = parser.parse_args(argv)
-    with contextlib.ExitStack() as stack:
-        workdir = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devstack-redis-")))
-        server = stack.enter_context(RedisServer(workdir, port=args.port, appendonly=not args.no_appendonly))
-        print(f"REDIS_URL={server.url}", flush=True)
-        return serve_until_signal(lambda: server.running)
+    foreground = Foreground()  # Before anything starts: a SIGTERM is never fatal from here on.
+    try:
+        with contextlib.ExitStack() as stack:
+            workdir = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devstack-redis-")))
+            server = stack.enter_context(RedisServer(workdir, port=args.port, appendonly=not args.no_appendonly))
+            return foreground.serve([f"REDIS_URL={server.url}"], lambda: server.running)
+    except StopRequested as stopped:  # Signalled while starting: what had started is stopped.
+        return stopped.exit_code
 
 
 if __name__ == "__main__":

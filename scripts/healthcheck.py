@@ -2,6 +2,7 @@
 
     python scripts/healthcheck.py web     GET http://127.0.0.1:$PORT/healthz answers 200
     python scripts/healthcheck.py beat    the beat schedule file was written recently
+                                          ($BEAT_SCHEDULE, default $VAR_DIR/celerybeat-schedule)
 
 The web check sends a Host header taken from ALLOWED_HOSTS: with DEBUG off,
 Django answers 400 to a Host it does not allow, which would read as "unhealthy".
@@ -36,7 +37,8 @@ def check_web():
 def check_beat():
     # PersistentScheduler writes its file at start and at least every 3 minutes
     # while it ticks (the dbm module may add a suffix to the name).
-    schedule = os.environ.get("BEAT_SCHEDULE", "var/celerybeat-schedule")
+    default = os.path.join(os.environ.get("VAR_DIR", "var"), "celerybeat-schedule")  # As in the Procfile.
+    schedule = os.environ.get("BEAT_SCHEDULE", default)
     max_age = float(os.environ.get("BEAT_MAX_AGE", "600"))
     files = glob.glob(schedule + "*")
     if not files:

@@ -3,16 +3,24 @@
 #
 # Embedded mode (nothing configured): SQLite in var/, a redis-server on a free
 # local port with AOF in var/redis/ (started here, stopped on exit), DEBUG on,
-# a dev SECRET_KEY kept in var/secret_key, and a demo sale seeded and preheated.
+# a dev SECRET_KEY kept in var/secret_key, and a demo sale seeded and preheated
+# (its id and the shoppers' API tokens in var/demo.txt, and as JSON in var/demo.json).
 # Production-like: set DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, SECRET_KEY...
 #
-# Knobs: PORT (web port, default 8000), SEED_DEMO=0|1, DEMO_STOCK, DEMO_LIMIT,
+# Knobs: PORT (web port, default 8000), VAR_DIR (runtime data instead of ./var;
+# relative to the current directory), SEED_DEMO=0|1, DEMO_STOCK, DEMO_LIMIT,
 # DEMO_USERS, DEMO_STARTS_IN, DJANGO_SUPERUSER_USERNAME/PASSWORD/EMAIL.
 # Ctrl-C (or SIGTERM to this script) stops everything, Redis last.
 # shellcheck disable=SC2317  # functions below run from traps
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Runtime data (SQLite, Redis AOF, secret key, demo accounts, beat schedule, lock).
+# Absolute, so that settings.VAR_DIR, honcho's processes and this script agree.
+VAR_DIR="${VAR_DIR:-$ROOT/var}"
+mkdir -p "$VAR_DIR"
+VAR_DIR="$(cd "$VAR_DIR" && pwd)"
+export VAR_DIR
 cd "$ROOT"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -26,10 +34,9 @@ export PYTHONUNBUFFERED=1
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings}"
 PY=python
 
-mkdir -p var
-# One run per checkout: a second one would share var/ (and reap the first one's Redis).
-exec 9>var/run.lock
-flock -n 9 || die "another scripts/run.sh is already running in $ROOT (var/run.lock)"
+# One run per VAR_DIR: a second one would share it (and reap the first one's Redis).
+exec 9>"$VAR_DIR/run.lock"
+flock -n 9 || die "another scripts/run.sh is already running with $VAR_DIR ($VAR_DIR/run.lock)"
 
 # --- processes this script owns, stopped by the EXIT trap -------------------
 REDIS_PID=""
@@ -81,31 +88,44 @@ $PY scripts/waitfor.py port-free "$WEB_PORT" --host "$WEB_HOST" \
 EMBEDDED_DB=0
 [ -z "${DATABASE_URL:-}" ] && EMBEDDED_DB=1
 if [ "$EMBEDDED_DB" = 1 ] && [ -z "${SECRET_KEY:-}" ]; then
-  if [ ! -s var/secret_key ]; then
-    (umask 077 && $PY -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
+  if [ ! -s "$VAR_DIR/secret_key" ]; then
+    (umask 077 && $PY -c 'import secrets; print(secrets.token_urlsafe(50))' > "$VAR_DIR/secret_key")
   fi
-  SECRET_KEY="$(cat var/secret_key)"
+  SECRET_KEY="$(cat "$VAR_DIR/secret_key")"
   export SECRET_KEY
   export DEBUG=true
-  log "embedded mode: SQLite in var/, DEBUG=true, dev SECRET_KEY from var/secret_key"
+  log "embedded mode: SQLite in $VAR_DIR/, DEBUG=true, dev SECRET_KEY from $VAR_DIR/secret_key"
 fi
 
 # --- Redis: use REDIS_URL, or start an embedded one ---------------------------
 if [ -z "${REDIS_URL:-}" ]; then
   $PY -c 'import importlib.util as u, sys; sys.exit(u.find_spec("devstack.redis_server") is None)' 2>/dev/null \
     || die "devstack.redis_server is missing: cannot start the embedded Redis (or set REDIS_URL)"
-  redis_port="$($PY -c 'from devstack.ports import free_port; print(free_port())')"
-  mkdir -p var/redis
-  log "starting embedded redis on 127.0.0.1:$redis_port (AOF and log in var/redis/)"
+  mkdir -p "$VAR_DIR/redis"
+  log "starting embedded redis (AOF and log in $VAR_DIR/redis/)"
+  # The wrapper picks the free port itself (and picks another if it is taken
+  # before redis binds it), then prints REDIS_URL=... once Redis answers PING.
   # setsid: its own session, so a terminal Ctrl-C reaches this script (which stops
   # web/worker/beat first) and not Redis, which is stopped last by the EXIT trap.
-  setsid $PY -m devstack.redis_server --port "$redis_port" --dir var/redis > var/redis/wrapper.log 2>&1 &
+  setsid $PY -m devstack.redis_server --dir "$VAR_DIR/redis" > "$VAR_DIR/redis/wrapper.log" 2>&1 &
   REDIS_PID=$!
-  export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+  REDIS_URL=""
+  for _ in $(seq 1 600); do  # up to 60 s
+    REDIS_URL="$(sed -n 's/^REDIS_URL=//p' "$VAR_DIR/redis/wrapper.log" | head -n 1)"
+    [ -n "$REDIS_URL" ] && break
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$REDIS_URL" ]; then
+    tail -n 20 "$VAR_DIR/redis/wrapper.log" "$VAR_DIR/redis/redis.log" >&2 2>/dev/null || true
+    die "the embedded Redis did not start (logs in $VAR_DIR/redis/)"
+  fi
+  export REDIS_URL
+  log "embedded redis on $REDIS_URL"
 fi
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-$REDIS_URL}"
 if ! $PY scripts/waitfor.py redis "$REDIS_URL" --timeout 60 ${REDIS_PID:+--pid "$REDIS_PID"}; then
-  [ -n "$REDIS_PID" ] && tail -n 20 var/redis/wrapper.log var/redis/redis.log >&2 2>/dev/null
+  [ -n "$REDIS_PID" ] && tail -n 20 "$VAR_DIR/redis/wrapper.log" "$VAR_DIR/redis/redis.log" >&2 2>/dev/null
   die "Redis is not reachable at $(mask "$REDIS_URL")"
 fi
 
@@ -133,7 +153,20 @@ if [ "$SEED_DEMO" = 1 ]; then
   log "seeding a demo sale (preheated into Redis)"
   seed_args=(--stock "${DEMO_STOCK:-100}" --limit "${DEMO_LIMIT:-2}" --users "${DEMO_USERS:-5}")
   [ -n "${DEMO_STARTS_IN:-}" ] && seed_args+=(--starts-in "$DEMO_STARTS_IN")
-  $PY manage.py seed_demo "${seed_args[@]}" | tee var/demo.txt
+  # JSON for programs (sale id, shoppers with password and API token), text for humans.
+  $PY manage.py seed_demo --json "${seed_args[@]}" > "$VAR_DIR/demo.json.tmp"
+  mv -f "$VAR_DIR/demo.json.tmp" "$VAR_DIR/demo.json"  # whole or absent, never half-written
+  $PY - "$VAR_DIR/demo.json" "${DEMO_STOCK:-100}" "${DEMO_LIMIT:-2}" "${DEMO_STARTS_IN:-0}" <<'PY' | tee "$VAR_DIR/demo.txt"
+import json, sys
+demo = json.load(open(sys.argv[1]))
+users = demo["users"]
+opens = f"opens in {sys.argv[4]} s" if sys.argv[4] not in ("", "0") else "open now"
+print(f"Demo sale {demo['sale_id']}: {sys.argv[2]} units, limit {sys.argv[3]}, {opens}")
+for u in users[:5]:
+    print(f"  shopper {u['username']} / {u['password']}  (API token {u['token']})")
+if len(users) > 5:
+    print(f"  ... and {len(users) - 5} more (same password; all in {sys.argv[1]})")
+PY
 fi
 
 URL="http://127.0.0.1:${WEB_PORT}/"
@@ -142,8 +175,8 @@ cat >&2 <<BANNER
 ============================================================
   Flash sale:  $URL
   Redis:       $(mask "$REDIS_URL")
-  Database:    $(mask "${DATABASE_URL:-sqlite (var/db.sqlite3)}")
-  Demo users:  $( [ "$SEED_DEMO" = 1 ] && echo "printed above, also in var/demo.txt" || echo "not seeded (SEED_DEMO=1 to seed)" )
+  Database:    $(mask "${DATABASE_URL:-sqlite ($VAR_DIR/db.sqlite3)}")
+  Demo users:  $( [ "$SEED_DEMO" = 1 ] && echo "printed above, also in $VAR_DIR/demo.txt and demo.json" || echo "not seeded (SEED_DEMO=1 to seed)" )
   Stop:        Ctrl-C
 ============================================================
 

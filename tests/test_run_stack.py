@@ -1,0 +1,218 @@
+"""`make run`'s stack, end to end: scripts/run.sh in embedded mode (SQLite, its own redis-server,
+gunicorn + Celery worker + beat under honcho) on free ports in a temp VAR_DIR; buy over HTTP,
+see the worker create the order, then stop it all as Ctrl-C would and check nothing is left.
+
+HTTP only: no database fixture, and none of the test stack's services are used.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What the test session exports for its own stack (tests/conftest.py) or a developer may have set:
+# none of it may reach run.sh, or it would not run embedded (or not on our port / VAR_DIR).
+DROPPED_PREFIXES = (
+    "DATABASE_", "DB_", "REDIS_", "CELERY_", "DJANGO_", "FLASHSALE_", "ORDER_", "RECONCILE_", "DEMO_", "WEB_",
+)
+DROPPED = {
+    "SECRET_KEY", "DEBUG", "VAR_DIR", "PORT", "SEED_DEMO", "REPLICA_PIN_SECONDS",
+    "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "TRUSTED_PROXIES", "SECURE_HTTPS", "RATELIMIT_ENABLE",
+    "PAYMENT_GATEWAY_DECLINE", "DATA_UPLOAD_MAX_MEMORY_SIZE", "LOG_LEVEL", "PYTEST_CURRENT_TEST",
+}
+
+START_TIMEOUT = 120  # Generous: other suites and browsers on the machine slow every start-up.
+ORDER_TIMEOUT = 30
+STOP_TIMEOUT = 20
+
+
+def run_env(var_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED and not k.startswith(DROPPED_PREFIXES)}
+    env.update({
+        "VAR_DIR": str(var_dir),
+        "PORT": str(port),
+        "FLASHSALE_CAPTCHA_REQUIRED": "false",
+        "DEMO_STOCK": "5",
+        "DEMO_LIMIT": "1",
+        "DEMO_USERS": "2",
+        "WEB_WORKERS": "1",
+        "WORKER_CONCURRENCY": "1",
+    })
+    return env
+
+
+# --- processes, by pid, from /proc -------------------------------------------------------------
+
+def _stat(pid: int) -> tuple[int, str, int] | None:
+    """(ppid, state, start time) of a process, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), fields[0], int(fields[19])
+
+
+def descendants(root: int) -> dict[int, int]:
+    """pid -> start time of `root` and all its descendants, whatever their session (honcho and the
+    Redis wrapper start theirs in new sessions, so the process group alone would miss them)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            table[int(entry.name)] = stat
+    found, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table and pid not in found:
+            found[pid] = table[pid][2]
+            todo.extend(child for child, (ppid, _, _) in table.items() if ppid == pid)
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "(gone)"
+
+
+def still_running(procs: dict[int, int]) -> list[str]:
+    """The processes of `procs` that still run (a zombie or a reused pid does not count)."""
+    left = []
+    for pid, started in procs.items():
+        stat = _stat(pid)
+        if stat is not None and stat[2] == started and stat[1] != "Z":
+            left.append(f"{pid}: {cmdline(pid)}")
+    return left
+
+
+def kill_all(procs: dict[int, int]) -> None:
+    for pid, started in procs.items():
+        stat = _stat(pid)
+        if stat is not None and stat[2] == started:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+# --- the stack ---------------------------------------------------------------------------------
+
+@dataclass
+class RunningStack:
+    proc: subprocess.Popen
+    log: Path
+    var_dir: Path
+    base: str
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"run.sh exited with {self.proc.returncode} before the web answered:\n{self.tail()}")
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        pytest.fail(f"the web did not answer within {START_TIMEOUT}s:\n{self.tail()}")
+
+
+@pytest.fixture
+def run_stack(tmp_path: Path) -> Iterator[RunningStack]:
+    port = free_port()
+    var_dir = tmp_path / "var"
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        # A session (and process group) of its own, like a terminal job: the test signals the group.
+        proc = subprocess.Popen(
+            ["bash", "scripts/run.sh"], cwd=ROOT, env=run_env(var_dir, port),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    stack = RunningStack(proc, log, var_dir, f"http://127.0.0.1:{port}")
+    try:
+        yield stack
+    finally:
+        # Only if the test failed half-way: stop whatever of this run is left, by pid.
+        leftovers = descendants(proc.pid)
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(STOP_TIMEOUT)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        kill_all(leftovers)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def api(stack: RunningStack, method: str, path: str, api_token: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"{stack.base}{path}", headers={"Authorization": f"Token {api_token}"},
+                            timeout=10, **kwargs)
+
+
+@pytest.mark.slow
+def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: RunningStack) -> None:
+    t0 = time.monotonic()
+    run_stack.wait_until_up()
+    t_up = time.monotonic()
+    demo = json.loads((run_stack.var_dir / "demo.json").read_text())  # Written before the web starts.
+    sale_id, shopper = demo["sale_id"], demo["users"][0]["token"]
+    # Everything of this run lives in its VAR_DIR, not in the checkout's var/.
+    assert (run_stack.var_dir / "db.sqlite3").is_file() and (run_stack.var_dir / "redis" / "appendonlydir").is_dir()
+
+    response = api(run_stack, "POST", f"/api/sales/{sale_id}/token", shopper, json={})
+    assert response.status_code == 200, response.text
+    response = api(run_stack, "POST", f"/api/sales/{sale_id}/purchase", shopper,
+                   json={"token": response.json()["token"], "quantity": 1})
+    assert response.status_code == 202, response.text
+    reservation_id = response.json()["reservation_id"]
+
+    deadline = time.monotonic() + ORDER_TIMEOUT
+    while True:  # The worker (kicked by the purchase, or by beat's sweep) persists the reservation.
+        response = api(run_stack, "GET", f"/api/reservations/{reservation_id}", shopper)
+        assert response.status_code == 200, response.text
+        reservation = response.json()
+        if reservation["status"] != "pending" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert reservation["status"] == "created", f"{reservation}\n{run_stack.tail()}"
+    response = api(run_stack, "GET", f"/api/orders/{reservation['order_id']}/", shopper)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "pending_payment"
+    t_order = time.monotonic()
+
+    procs = descendants(run_stack.proc.pid)
+    names = " ".join(cmdline(pid) for pid in procs)
+    assert all(name in names for name in ("redis-server", "gunicorn", "celery")), names
+
+    started = time.monotonic()
+    os.killpg(run_stack.proc.pid, signal.SIGTERM)  # Like Ctrl-C, which signals the terminal's whole job.
+    try:
+        run_stack.proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"run.sh still running {STOP_TIMEOUT}s after SIGTERM:\n{run_stack.tail()}")
+    while (left := still_running(procs)) and time.monotonic() - started < STOP_TIMEOUT:
+        time.sleep(0.1)
+    assert left == [], "left running after SIGTERM:\n" + "\n".join(left)
+    # run.sh's EXIT trap ran: Redis stopped last and cleanly (not by its wrapper's parent-death SIGKILL).
+    assert "stopping embedded redis" in run_stack.tail(), run_stack.tail()
+    assert list(run_stack.var_dir.glob("celerybeat-schedule*")), "beat kept its schedule outside VAR_DIR"
+    print(f"\n[run-stack] up {t_up - t0:.1f}s, order created {t_order - t_up:.1f}s, "
+          f"stopped {time.monotonic() - started:.1f}s after SIGTERM")
