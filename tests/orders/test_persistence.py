@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from django.db import connections, transaction
+from django.db import connections
 
 from inventory.keys import GROUP, sale_keys
 from inventory.models import Stock
