@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -149,6 +150,7 @@ FLASHSALE = {
     "SWEEP_INTERVAL": env_int("FLASHSALE_SWEEP_INTERVAL", 1, minimum=1),
     "RATE_USER": env_rate("FLASHSALE_RATE_USER", "10/s"),
     "RATE_IP": env_rate("FLASHSALE_RATE_IP", "50/s"),
+    "RATE_LOGIN": env_rate("FLASHSALE_RATE_LOGIN", "20/m"),
 }
 if not FLASHSALE["CAPTCHA_REQUIRED"]:
     logging.getLogger("flashsale").warning("FLASHSALE_CAPTCHA_REQUIRED=false: purchase tokens are issued without a captcha")
@@ -168,6 +170,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # bearer token for /metrics; empty
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])  # IPs or CIDRs whose X-Forwarded-For we believe
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "flashsale.views.rate_limited"
 CAPTCHA_TIMEOUT = 5  # minutes
 CAPTCHA_IMAGE_SIZE = (120, 40)
 

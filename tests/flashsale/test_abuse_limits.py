@@ -115,3 +115,14 @@ def test_the_captcha_image_is_served():
     body = client.get("/api/captcha").json()
     image = client.get(body["image_url"])
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
+
+
+def test_password_guessing_on_the_login_page_meets_a_friendly_429_page(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "RATE_LOGIN": "3/h"}
+    from django.test import Client
+
+    client = Client()
+    codes = [client.post("/login/", {"username": "nobody", "password": f"guess{i}"}).status_code for i in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    page = client.post("/login/", {"username": "nobody", "password": "again"})
+    assert b"Too many tries" in page.content and page["Retry-After"] == "60"
