@@ -162,3 +162,21 @@ def test_pay_racing_expiry_200_times_never_both_and_stock_returns_only_when_canc
     assert set(returned.values_list("status", flat=True)) <= {OrderStatus.CANCELLED} and returned.count() == cancelled
     assert get_redis().hlen(sale_keys(sale.pk).released) == cancelled
     print(f"pay won {paid}, expiry won {cancelled} of 200 races")
+
+
+@pytest.mark.parametrize("skew_seconds", [300, -300])
+def test_a_worker_clock_skewed_by_five_minutes_neither_expires_early_nor_refuses_a_timely_payment(settings, skew_seconds):
+    import time
+
+    import time_machine
+
+    settings.ORDER_PAYMENT_TIMEOUT = 60  # shorter than the skew: a worker-clock expiry would act early
+    sale = live_sale(quantity=10)
+    orders = _orders(sale, 2, prefix=f"skew{skew_seconds}")
+    with time_machine.travel(time.time() + skew_seconds, tick=True):
+        assert lifecycle.orders_expire() == 0
+        paid = lifecycle.order_pay(order_id=orders[0].pk, user_id=orders[0].user_id)
+    assert paid.status == OrderStatus.PAID
+    assert Order.objects.using("default").get(pk=orders[1].pk).status == OrderStatus.PENDING_PAYMENT
+    with db_clock_shifted(61):  # only the database's clock passing the deadline expires it
+        assert lifecycle.orders_expire() == 1
