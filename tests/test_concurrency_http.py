@@ -21,7 +21,10 @@ pytestmark = [real_db, pytest.mark.slow]
 # A shopper's new token replaces their previous one, so the same shopper racing themselves
 # sees "bad_token" on the overtaken attempt: an expected refusal, like sold out.
 REFUSALS = {"sold_out", "limit_reached", "bad_token"}
-LOAD_ENV = {"FLASHSALE_CAPTCHA_REQUIRED": "false", "RATELIMIT_ENABLE": "false"}
+# A token request refused with 503 (Redis slow to answer on a starved 2-core machine) changes
+# nothing and is allowed, rarely; a purchase's answer must always be exact.
+TOLERATED = {"token:503"}
+LOAD_ENV = {"FLASHSALE_CAPTCHA_REQUIRED": "false", "RATELIMIT_ENABLE": "false", "REDIS_SOCKET_TIMEOUT_MS": "5000"}
 
 
 @pytest.fixture
@@ -65,6 +68,7 @@ def _storm(base: str, sale_id: int, tokens: list[str], attempts: int, quantities
     with ThreadPoolExecutor(64) as pool:
         outcomes = Counter(pool.map(attempt, plan))
     outcomes["units"] = sum(accepted_units)
+    assert sum(outcomes[t] for t in TOLERATED) <= attempts // 100, outcomes
     return outcomes
 
 
@@ -80,7 +84,7 @@ def test_2000_attempts_from_500_users_on_100_units_with_limit_1_sell_exactly_100
     tokens = _shoppers(500)
     outcomes = _storm(running_app, sale.pk, tokens, attempts=2000)
     assert outcomes["accepted"] == 100, outcomes
-    assert set(outcomes) <= {"accepted", "units", *REFUSALS}, outcomes
+    assert set(outcomes) <= {"accepted", "units", *REFUSALS, *TOLERATED}, outcomes
     _wait_drained(sale, 100)
     result = assert_invariants(sale, accepted_units=100)
     assert result["orders"] == 100
@@ -91,6 +95,6 @@ def test_quantities_1_to_3_with_limit_3_never_oversell_and_hold_the_limit(runnin
     tokens = _shoppers(500)
     outcomes = _storm(running_app, sale.pk, tokens, attempts=2000, quantities=(1, 2, 3))
     assert outcomes["accepted"] > 0 and outcomes["units"] <= 100, outcomes
-    assert set(outcomes) <= {"accepted", "units", *REFUSALS}, outcomes
+    assert set(outcomes) <= {"accepted", "units", *REFUSALS, *TOLERATED}, outcomes
     _wait_drained(sale, outcomes["accepted"])
     assert_invariants(sale, accepted_units=outcomes["units"])
