@@ -1,6 +1,7 @@
 """The Lua scripts, read from ``inventory/lua`` once and registered with the Redis client once.
 
 ``register_script`` sends EVALSHA and loads the script on NOSCRIPT (after a Redis restart).
+Call them as ``scripts.purchase(keys=[…], args=[…])``; each script's header documents both.
 """
 from __future__ import annotations
 
@@ -13,39 +14,26 @@ LUA_DIR = Path(__file__).parent / "lua"
 
 
 @functools.cache
-def _source(name: str) -> str:
-    return (LUA_DIR / f"{name}.lua").read_text()
-
-
-@functools.cache
-def _script(name: str, client_id: int):
-    return get_redis().register_script(_source(name))
+def _registered(name: str, client_id: int):
+    return get_redis().register_script((LUA_DIR / f"{name}.lua").read_text())
 
 
 def script(name: str):
-    client = get_redis()
-    return _script(name, id(client))
+    """The registered Script object (e.g. to run it inside a pipeline: ``script(n)(keys, args, client=pipe)``)."""
+    return _registered(name, id(get_redis()))
 
 
-def purchase(keys, args):
-    return script("purchase")(keys=keys, args=args)
+def _runner(name: str):
+    def run(*, keys: list, args: list):
+        return script(name)(keys=keys, args=args)
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
-def settle(keys, args):
-    return script("settle")(keys=keys, args=args)
-
-
-def release(keys, args):
-    return script("release")(keys=keys, args=args)
-
-
-def preheat(keys, args):
-    return script("preheat")(keys=keys, args=args)
-
-
-def set_state(keys, args):
-    return script("set_state")(keys=keys, args=args)
-
-
-def repair(keys, args):
-    return script("repair")(keys=keys, args=args)
+purchase = _runner("purchase")
+settle = _runner("settle")
+release = _runner("release")
+preheat = _runner("preheat")
+set_state = _runner("set_state")
+repair = _runner("repair")
