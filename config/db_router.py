@@ -2,7 +2,9 @@
 
 A read is pinned to the primary (design §3):
 - inside a transaction on the primary (it must see its own uncommitted writes);
-- for the rest of a request that wrote, and for REPLICA_PIN_SECONDS after it (a cookie);
+- for the rest of a request once it has written to the DB, and for REPLICA_PIN_SECONDS after it
+  (a cookie). A POST that writes nothing to the DB (a purchase: Redis only) is not pinned, so it
+  keeps working from the replica while the primary is away;
 - inside every Celery task (``pinned_to_primary`` is entered by a task signal);
 - in selectors that need fresh data, which wrap themselves in ``pinned_to_primary()``.
 """
@@ -19,10 +21,12 @@ REPLICA = "replica"
 PIN_COOKIE = "pin_primary"
 
 _pinned: contextvars.ContextVar[int] = contextvars.ContextVar("pinned_to_primary", default=0)
+# Set by db_for_write inside a request: the list is per request (the middleware makes a new one).
+_wrote: contextvars.ContextVar[list | None] = contextvars.ContextVar("request_wrote", default=None)
 
 
 def is_pinned() -> bool:
-    return _pinned.get() > 0 or connections[PRIMARY].in_atomic_block
+    return _pinned.get() > 0 or bool(_wrote.get()) or connections[PRIMARY].in_atomic_block
 
 
 @contextmanager
@@ -47,6 +51,9 @@ class PrimaryReplicaRouter:
         return PRIMARY if is_pinned() else REPLICA
 
     def db_for_write(self, model, **hints):
+        wrote = _wrote.get()
+        if wrote is not None and not wrote:
+            wrote.append(True)  # from now on this request reads its own writes from the primary
         return PRIMARY
 
     def allow_relation(self, obj1, obj2, **hints):
@@ -57,21 +64,21 @@ class PrimaryReplicaRouter:
 
 
 class PinPrimaryAfterWriteMiddleware:
-    """Pins a request that writes, and its user's next few seconds, to the primary."""
-
-    WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+    """Pins a request to the primary once it writes to the DB, and its client's next few seconds."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        wrote = request.method in self.WRITE_METHODS
-        token = pin() if wrote or request.COOKIES.get(PIN_COOKIE) else None
+        wrote: list = []
+        wrote_token = _wrote.set(wrote)
+        pin_token = pin() if request.COOKIES.get(PIN_COOKIE) else None
         try:
             response = self.get_response(request)
         finally:
-            if token is not None:
-                unpin(token)
+            if pin_token is not None:
+                unpin(pin_token)
+            _wrote.reset(wrote_token)
         if wrote and response.status_code < 400 and settings.REPLICA_PIN_SECONDS:
             # Why: the replica may lag; the writer reads its own writes from the primary for a while.
             response.set_cookie(PIN_COOKIE, "1", max_age=settings.REPLICA_PIN_SECONDS, httponly=True, samesite="Lax")

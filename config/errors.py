@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 import redis
+from django import db
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from django_ratelimit.exceptions import Ratelimited
@@ -87,5 +88,10 @@ def api_exception_handler(exc, context):
         # Why: Redis down or reloading its AOF means "unknown", never "sold out".
         logger.warning("redis unavailable: %s", exc)
         return _response(ServiceUnavailable.code, ServiceUnavailable.message, 503, headers={"Retry-After": "1"})
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        # The database is away or timing out: a temporary refusal, never a 500.
+        logger.warning("database unavailable: %s", exc)
+        return _response("service_unavailable", "The service is temporarily unavailable; please try again shortly.", 503,
+                         headers={"Retry-After": "2"})
     logger.exception("unhandled API error", exc_info=exc)
     return _response("internal_error", "Something went wrong on our side.", 500)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
+from config.db_router import pinned_to_primary
 from config.errors import ServiceUnavailable
 from flashsale.errors import SCRIPT_REFUSALS, BadToken, SaleNotFound
 from flashsale.models import FlashSale
@@ -35,17 +36,27 @@ def new_reservation_id(sale_id: int) -> str:
     return f"{sale_id}-{secrets.token_hex(12)}"
 
 
+def sale_exists(sale_id: int) -> bool:
+    """For refusal paths only: Redis first (a preheated sale exists), then the replica, then the primary."""
+    if get_redis().exists(sale_keys(sale_id).meta):
+        return True
+    if FlashSale.objects.filter(pk=sale_id).exists():
+        return True
+    with pinned_to_primary():  # the replica may not have a sale created a moment ago
+        return FlashSale.objects.filter(pk=sale_id).exists()
+
+
 def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
-    if not FlashSale.objects.filter(pk=sale_id).exists():
-        raise SaleNotFound()
     token, nonce = token_sign(user_id=user_id, sale_id=sale_id)
     ttl = settings.FLASHSALE["TOKEN_TTL"]
     keys = sale_keys(sale_id)
-    # A new token replaces the user's previous one: one live token per user and sale.
-    pipe = get_redis().pipeline(transaction=False)
-    pipe.set(keys.token(user_id), nonce, ex=ttl)
-    pipe.hincrby(keys.stats, "tokens_issued", 1)
-    pipe.execute()
+    try:
+        # One round trip, and no database read: the token is stored only for a preheated sale.
+        stored = scripts.token(keys=[keys.meta, keys.token(user_id), keys.stats], args=[nonce, ttl])
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise ServiceUnavailable() from exc
+    if not stored:
+        raise ServiceUnavailable() if sale_exists(sale_id) else SaleNotFound()
     return IssuedToken(token=token, expires_in=ttl)
 
 
@@ -57,7 +68,7 @@ def purchase_accept(*, sale_id: int, user_id: int, quantity: int, token: str, id
     try:
         claims = token_verify(token, user_id=user_id, sale_id=sale_id)
     except BadToken:
-        if not FlashSale.objects.filter(pk=sale_id).exists():
+        if not sale_exists(sale_id):
             raise SaleNotFound() from None
         raise
     keys = sale_keys(sale_id)
@@ -77,7 +88,7 @@ def purchase_accept(*, sale_id: int, user_id: int, quantity: int, token: str, id
         if kick:
             persist_kick(sale_id)  # debounced in the script; beat sweeps if this publish is lost
         return Accepted(reservation_id=detail, sale_id=sale_id)
-    if code == "NOT_PREHEATED" and not FlashSale.objects.filter(pk=sale_id).exists():
+    if code == "NOT_PREHEATED" and not sale_exists(sale_id):
         raise SaleNotFound()
     refusal = SCRIPT_REFUSALS.get(code)
     if refusal is None:

@@ -67,9 +67,8 @@ def parse_entry(entry_id: str, fields: dict | None) -> Entry | None:
 def read_batch(*, sale_id: int, consumer: str, count: int) -> list[tuple[str, dict | None]]:
     """The next entries for this consumer: its own unsettled ones first, then abandoned, then new."""
     r, stream = get_redis(), sale_keys(sale_id).stream
-    # 1. Ours from an attempt that failed before settling (re-reading them does not need a claim).
-    got = r.xreadgroup(GROUP, consumer, {stream: "0"}, count=count)
-    entries = got[0][1] if got else []
+    # 1. Ours from an attempt that failed before settling (the DB was away, say).
+    entries = _own_pending(r, stream, consumer, count)
     if not entries:
         # 2. Why XAUTOCLAIM: a worker killed mid-batch leaves its entries pending forever otherwise.
         claimed = r.xautoclaim(stream, GROUP, consumer, settings.FLASHSALE["PERSIST_CLAIM_IDLE_MS"], "0-0", count=count)
@@ -78,6 +77,23 @@ def read_batch(*, sale_id: int, consumer: str, count: int) -> list[tuple[str, di
         got = r.xreadgroup(GROUP, consumer, {stream: ">"}, count=count)
         entries = got[0][1] if got else []
     return entries
+
+
+def _own_pending(r, stream: str, consumer: str, count: int) -> list[tuple[str, dict | None]]:
+    """This consumer's unsettled entries, read with XRANGE rather than XREADGROUP ``0``.
+
+    Why: XREADGROUP would count every retry as a delivery, and a DB outage would then use up
+    PERSIST_MAX_DELIVERIES of perfectly good entries. Deliveries should count crashes only:
+    the first delivery and each re-claim (XAUTOCLAIM) from a consumer that died.
+    """
+    pending = r.xpending_range(stream, GROUP, min="-", max="+", count=count, consumername=consumer)
+    if not pending:
+        return []
+    pipe = r.pipeline(transaction=False)
+    for p in pending:
+        pipe.xrange(stream, p["message_id"], p["message_id"])
+    # An entry deleted while pending comes back as (id, None): parked and acknowledged as unreadable.
+    return [found[0] if found else (p["message_id"], None) for p, found in zip(pending, pipe.execute())]
 
 
 def settle(*, sale_id: int, entries: list[Entry], outcomes: dict[str, Outcome]) -> int:

@@ -166,9 +166,11 @@ def test_an_entry_delivered_too_often_is_given_up_visibly(settings):
     client = client_for(shopper)
     rid = buy(client, sale.pk).json()["reservation_id"]
     keys = sale_keys(sale.pk)
-    for _ in range(3):  # three deliveries that never settled (the worker died each time)
-        get_redis().xreadgroup(GROUP, "crashy", {keys.stream: "0" if _ else ">"}, count=10)
-    assert reservation_persist_batch(sale_id=sale.pk, consumer="crashy", count=10) == 1
+    # Delivered, then re-claimed by two more workers, each of which died before settling.
+    get_redis().xreadgroup(GROUP, "crashy-1", {keys.stream: ">"}, count=10)
+    for n in (2, 3):
+        get_redis().xautoclaim(keys.stream, GROUP, f"crashy-{n}", 0, "0-0", count=10)
+    assert reservation_persist_batch(sale_id=sale.pk, consumer="crashy-3", count=10) == 1
     assert Order.objects.count() == 0 and stream_len(sale.pk) == 0
     assert client.get(f"/api/reservations/{rid}").json()["status"] == "failed"
     assert redis_stock(sale.pk) == 10  # its unit went back
