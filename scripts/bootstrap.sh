@@ -22,7 +22,7 @@ BASE_PACKAGES=(ca-certificates python3 python3-venv python3-dev build-essential 
 # without the system service that the full mariadb-server package would start.
 # chromium: tests/browser drive /usr/bin/chromium (Playwright's own browser download is
 # not used); fonts-liberation is only a Recommends of it, and pages need a font to lay out.
-TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation)
+TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation wrk)
 
 case "$MODE" in
   run)  PACKAGES=("${BASE_PACKAGES[@]}"); REQUIREMENTS="requirements.txt" ;;
