@@ -30,8 +30,9 @@ def endpoint_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> No
     for r in runs:
         if "auth" in r.results:
             a = r.results["auth"]
+            drained = f"; purchase drained in {r.drain_s:.1f}s after its run" if r.drain_s else ""
             log(f"  {r.spec.label}: DRF + TokenAuthentication only (bench/auth-ping) {a.rps:.0f} req/s, "
-                f"p99 {a.p99:.1f} ms; purchase drained in {r.drain_s:.1f}s after its run")
+                f"p99 {a.p99:.1f} ms{drained}")
 
 
 def ratelimit_delta(base: ServerRun, variant: ServerRun, base_mode: str, other: str, *, log=print) -> None:

@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sale-stock", type=int, help="stock of the whole sale (default 10000; quick 200)")
     p.add_argument("--sale-connections", type=int, help="wrk connections (= threads) of the whole sale (default 32; quick 8)")
     p.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes (default 2)")
+    p.add_argument("--persist-during-load", action="store_true",
+                   help="run the Celery worker during the endpoint runs too (default: it starts after them, and "
+                        "persists their reservations then, so the web tier has the cores as on its own machines)")
     p.add_argument("--skip-persist", action="store_true")
     p.add_argument("--skip-sale", action="store_true")
     p.add_argument("--chart", type=Path, help="the whole sale's PNG (default docs/bench-sale.png; quick: in the temp dir)")
@@ -155,14 +158,25 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
     shoppers = seed.create_shoppers(n_users)
     log(f"setup: services {stack.timings['services']:.1f}s, migrate {stack.timings['migrate']:.1f}s, "
         f"{n_users} shoppers with API tokens {time.monotonic() - t:.1f}s")
-    worker = start_worker(stack.workdir, env, queue=stack.queue, concurrency=args.worker_concurrency, name="main")
-    procs.append(worker)
+    workers = []
 
+    def worker():
+        """The Celery worker, started on first need."""
+        if not workers:
+            workers.append(start_worker(stack.workdir, env, queue=stack.queue, concurrency=args.worker_concurrency,
+                                        name="main"))
+            procs.append(workers[0])
+        return workers[0]
+
+    if args.persist_during_load:
+        worker()
     plan = endpoints.Plan(duration=args.duration, purchases=args.purchases, threads=args.threads,
-                          connections=args.connections, warmup=1 if args.quick else 2, extra=not args.quick)
+                          connections=args.connections, warmup=1 if args.quick else 2, extra=not args.quick,
+                          persist_during_load=args.persist_during_load)
     log()
     log(f"== Endpoints: wrk {args.threads} threads, {args.connections} connections; bare and naive "
-        f"{args.duration:g}s each, purchase {args.purchases} requests (one pre-issued token each)")
+        f"{args.duration:g}s each, purchase {args.purchases} requests (one pre-issued token each); Celery worker "
+        + ("running" if args.persist_during_load else "not running (reservations are persisted after these runs)"))
     runs = []
     for spec in specs:
         log(f"  {spec.label}  ({load_text()})")
@@ -179,6 +193,15 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
                                            workdir=stack.workdir, log=log)
         all_checks += variant.checks
         report.ratelimit_delta(chosen, variant, args.ratelimit, other, log=log)
+
+    t = time.monotonic()
+    backlog = [c.sale_id for c in all_checks if c.redis_stock is not None]
+    worker()
+    for sale_id in backlog:
+        checks.drain(sale_id, timeout=600)
+    if not args.persist_during_load:
+        log(f"  the endpoint runs' reservations persisted by the worker started after them in "
+            f"{time.monotonic() - t:.1f}s")
 
     persist_result = None
     if not args.skip_persist:
@@ -225,7 +248,7 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
                              out_dir=args.profile, log=log)
         if not args.skip_persist:
             log(f"== Profile of the Celery worker draining a pre-filled stream ({load_text()})")
-            spy.profile_persist(worker, shoppers=shoppers, n=min(args.persist, 30_000), tasks=args.worker_concurrency,
+            spy.profile_persist(worker(), shoppers=shoppers, n=min(args.persist, 30_000), tasks=args.worker_concurrency,
                                 out_dir=args.profile, log=log)
 
     log()

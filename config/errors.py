@@ -1,16 +1,18 @@
 """One error shape for the whole API: ``{"code": "sold_out", "message": "…"}`` (+ optional details).
 
 Services raise ``ApplicationError`` subclasses with a stable ``code``; the DRF exception handler
-below maps those and every framework, Redis and rate-limit error to that shape.
+below (``error_reply``) maps those and every framework, Redis and rate-limit error to that shape.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django import db
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -44,8 +46,18 @@ def error_body(code: str, message: str, details=None) -> dict:
     return body
 
 
-def _response(code: str, message: str, status: int, details=None, headers=None) -> Response:
-    return Response(error_body(code, message, details), status=status, headers=headers)
+@dataclass(frozen=True)
+class ErrorReply:
+    """What an exception means at the API: status, body and headers, whatever serves it."""
+
+    status: int
+    code: str
+    message: str
+    details: Any = None
+    headers: dict | None = None
+
+    def body(self) -> dict:
+        return error_body(self.code, self.message, self.details)
 
 
 _DRF_CODES = {
@@ -58,40 +70,56 @@ _DRF_CODES = {
     drf.UnsupportedMediaType: ("unsupported_media_type", 415),
     drf.ParseError: ("invalid", 400),
 }
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; please try again shortly."
 
 
-def api_exception_handler(exc, context):
+def error_reply(exc: Exception) -> ErrorReply:
+    """The one mapping from exceptions to the error shape (DRF views and plain API views alike)."""
     if isinstance(exc, ApplicationError):
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
-        return _response(exc.code, exc.message, exc.status, exc.details, headers=headers)
+        return ErrorReply(exc.status, exc.code, exc.message, exc.details, headers)
     if isinstance(exc, Ratelimited):  # a PermissionDenied subclass: must be checked first (pitfalls)
         retry_after = str(getattr(exc, "retry_after", 1))
-        return _response("rate_limited", "Too many requests; slow down.", 429, headers={"Retry-After": retry_after})
+        return ErrorReply(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": retry_after})
     if isinstance(exc, drf.Throttled):
-        return _response("rate_limited", "Too many requests; slow down.", 429, headers={"Retry-After": str(int(exc.wait or 1))})
+        return ErrorReply(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": str(int(exc.wait or 1))})
     if isinstance(exc, RequestDataTooBig):
-        return _response("too_large", "The request body is too large.", 413)
+        return ErrorReply(413, "too_large", "The request body is too large.")
     if isinstance(exc, Http404):
-        return _response("not_found", "Not found.", 404)
+        return ErrorReply(404, "not_found", "Not found.")
     if isinstance(exc, PermissionDenied):
-        return _response("forbidden", "You may not do that.", 403)
+        return ErrorReply(403, "forbidden", "You may not do that.")
     if isinstance(exc, drf.ValidationError):
-        return _response("invalid", "The request is invalid.", 400, details=exc.detail)
+        return ErrorReply(400, "invalid", "The request is invalid.", exc.detail)
     for kind, (code, status) in _DRF_CODES.items():
         if isinstance(exc, kind):
             headers = {"WWW-Authenticate": "Token"} if status == 401 else None
-            return _response(code, str(exc.detail), status, headers=headers)
+            return ErrorReply(status, code, str(exc.detail), headers=headers)
     if isinstance(exc, drf.APIException):
-        return _response(exc.default_code, str(exc.detail), exc.status_code)
+        return ErrorReply(exc.status_code, exc.default_code, str(exc.detail))
     if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)):
         # Why: Redis down or reloading its AOF means "unknown", never "sold out".
         logger.warning("redis unavailable: %s", exc)
-        return _response(ServiceUnavailable.code, ServiceUnavailable.message, 503, headers={"Retry-After": "1"})
+        return ErrorReply(503, ServiceUnavailable.code, ServiceUnavailable.message, headers={"Retry-After": "1"})
     if isinstance(exc, (db.OperationalError, db.InterfaceError)):
         # The database is away or timing out: a temporary refusal, never a 500.
         logger.warning("database unavailable: %s", exc)
-        return _response("service_unavailable", "The service is temporarily unavailable; please try again shortly.", 503,
-                         headers={"Retry-After": "2"})
+        return ErrorReply(503, "service_unavailable", UNAVAILABLE_MESSAGE, headers={"Retry-After": "2"})
     logger.exception("unhandled API error", exc_info=exc)
-    return _response("internal_error", "Something went wrong on our side.", 500)
+    return ErrorReply(500, "internal_error", "Something went wrong on our side.")
+
+
+def api_exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER."""
+    reply = error_reply(exc)
+    return Response(reply.body(), status=reply.status, headers=reply.headers)
+
+
+def json_error(exc: Exception) -> JsonResponse:
+    """The same answer from a plain Django view (the purchase hot path)."""
+    reply = error_reply(exc)
+    response = JsonResponse(reply.body(), status=reply.status)
+    for name, value in (reply.headers or {}).items():
+        response[name] = value
+    return response

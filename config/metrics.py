@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 PERSIST_KEY = "metrics:persist"  # one global hash: bucket counters and sums of both histograms
 SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-PURCHASE_CODES = ("OK", "SOLD_OUT", "LIMIT", "BAD_TOKEN", "NOT_LIVE", "MISMATCH", "INVALID")
+PURCHASE_CODES = ("OK", "SOLD_OUT", "LIMIT", "BAD_TOKEN", "NOT_LIVE", "MISMATCH", "INVALID", "RATE_LIMITED")
 MAX_SALES = 200
 
 

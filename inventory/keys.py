@@ -55,6 +55,12 @@ class SaleKeys:
     def res(self, reservation_id: str) -> str:
         return self._k(f"res:{reservation_id}")
 
+    def rate_user(self, user_id: int) -> str:
+        return self._k(f"rl:u:{user_id}")
+
+    def rate_ip(self, ip: str) -> str:
+        return self._k(f"rl:ip:{ip}")
+
 
 def sale_keys(sale_id: int) -> SaleKeys:
     return SaleKeys(int(sale_id))

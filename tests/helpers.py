@@ -21,16 +21,18 @@ def client_for(user) -> APIClient:
     return client
 
 
-def token_for(client: APIClient, sale_id: int) -> str:
-    response = client.post(f"/api/sales/{sale_id}/token", {}, format="json")
+def token_for(client: APIClient, sale_id: int, **extra) -> str:
+    response = client.post(f"/api/sales/{sale_id}/token", {}, format="json", **extra)
     assert response.status_code == 200, response.content
     return response.json()["token"]
 
 
-def buy(client: APIClient, sale_id: int, quantity=1, token: str | None = None, idem: str | None = None):
+def buy(client: APIClient, sale_id: int, quantity=1, token: str | None = None, idem: str | None = None, **extra):
+    """POST a purchase (with a fresh token unless one is given); ``extra`` goes to the purchase request."""
     token = token if token is not None else token_for(client, sale_id)
     headers = {"HTTP_IDEMPOTENCY_KEY": idem} if idem else {}
-    return client.post(f"/api/sales/{sale_id}/purchase", {"token": token, "quantity": quantity}, format="json", **headers)
+    return client.post(f"/api/sales/{sale_id}/purchase", {"token": token, "quantity": quantity}, format="json",
+                       **headers, **extra)
 
 
 def redis_stock(sale_id: int) -> int | None:

@@ -1,10 +1,13 @@
 -- inventory/lua/purchase.lua: take qty of a sale for a user, all or nothing, in one round trip.
--- KEYS: 1 meta, 2 stock, 3 bought, 4 token, 5 idem, 6 stream, 7 res, 8 kick, 9 stats
+-- KEYS: 1 meta, 2 stock, 3 bought, 4 token, 5 idem, 6 stream, 7 res, 8 kick, 9 stats,
+--       10 rate counter of the user, 11 rate counter of the client IP
 -- ARGV: 1 user, 2 qty, 3 nonce, 4 reservation_id, 5 fingerprint ('' = no Idempotency-Key),
---       6 idem_ttl_ms, 7 res_ttl_ms, 8 kick_ms
+--       6 idem_ttl_ms, 7 res_ttl_ms, 8 kick_ms,
+--       9 user max, 10 user window ms, 11 ip max, 12 ip window ms (max 0 = no limit)
 -- Returns {code, detail, kick}: code is OK | SOLD_OUT | LIMIT | BAD_TOKEN | NOT_LIVE |
---   NOT_PREHEATED | INVALID | MISMATCH; detail is the reservation id on OK; kick is 1 when the
---   caller should wake the persister (debounced here so the web tier publishes rarely).
+--   NOT_PREHEATED | INVALID | MISMATCH | RATE_LIMITED; detail is the reservation id on OK, the
+--   milliseconds until the window resets on RATE_LIMITED; kick is 1 when the caller should wake
+--   the persister (debounced here so the web tier publishes rarely).
 local user, qty_raw, nonce, rid, fp = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local meta = redis.call('HMGET', KEYS[1], 'state', 'starts', 'ends', 'limit', 'gen')
@@ -17,6 +20,24 @@ local function reply(code, detail, kick)
   redis.call('HINCRBY', KEYS[9], 'purchase:' .. code, 1)
   return {code, detail, kick}
 end
+
+-- Rate limits first (fixed windows, counted per sale so every key stays in the sale's slot): a
+-- refused attempt spends nothing, not even its token. Both counters are in this same round trip.
+local function window_left(key, max, window_ms)
+  if max <= 0 then return nil end
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, window_ms) end
+  if n <= max then return nil end
+  local left = redis.call('PTTL', key)
+  if left < 0 then  -- a counter without a TTL would refuse forever: give it its window back
+    redis.call('PEXPIRE', key, window_ms)
+    left = window_ms
+  end
+  return left
+end
+local left = window_left(KEYS[10], tonumber(ARGV[9]), tonumber(ARGV[10]))
+  or window_left(KEYS[11], tonumber(ARGV[11]), tonumber(ARGV[12]))
+if left then return reply('RATE_LIMITED', tostring(left), 0) end
 
 -- An Idempotency-Key answers a repeat with the first answer, before the (spent) token is looked at.
 if fp ~= '' then

@@ -9,7 +9,14 @@ from captcha.models import CaptchaStore
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, live_sale
-from tests.helpers import client_for, real_db, redis_stock
+from django.contrib.auth.models import User
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from flashsale.services import purchase_token_issue
+from inventory.keys import sale_keys
+from inventory.redis_client import get_redis
+from tests.helpers import buy, client_for, real_db, redis_stock, stream_len
 
 pytestmark = real_db
 
@@ -63,10 +70,60 @@ def test_a_session_post_without_a_csrf_token_is_403(settings):
     UserFactory(username="sess")
     client = APIClient(enforce_csrf_checks=True)
     assert client.login(username="sess", password="pw")
-    response = client.post(f"/api/sales/{sale.pk}/purchase", {"token": "t", "quantity": 1}, format="json")
+    response = client.post(f"/api/sales/{sale.pk}/token", {}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     assert "CSRF" in response.json()["message"]
+    assert not get_redis().exists(sale_keys(sale.pk).token(User.objects.get(username="sess").pk))
+
+
+def test_a_purchase_ignores_cookies_so_a_cross_site_post_has_nothing_to_borrow(settings):
+    """The purchase's only credential is the signed token in its body, which another site cannot read."""
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
+    sale = live_sale()
+    UserFactory(username="victim")
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="victim", password="pw")  # the browser holds the victim's session cookie
+    response = client.post(f"/api/sales/{sale.pk}/purchase", {"token": "forged", "quantity": 1}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "bad_token"
     assert redis_stock(sale.pk) == 100
+
+
+def test_the_purchase_limits_per_user_and_per_ip_are_counted_in_the_script_and_spend_nothing(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False, "RATE_USER": "2/h", "RATE_IP": "1000/h"}
+    settings.RATELIMIT_ENABLE = True
+    sale = live_sale(quantity=100, limit=10)
+    user = UserFactory()
+    client = client_for(user)
+
+    def token(shopper) -> str:  # issued by the service: the token endpoint's own limits are another test's
+        return purchase_token_issue(sale_id=sale.pk, user_id=shopper.pk).token
+
+    assert [buy(client, sale.pk, token=token(user)).status_code for _ in range(2)] == [202, 202]
+    refused = buy(client, sale.pk, token=token(user))
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert 3000 <= int(refused["Retry-After"]) <= 3600
+    assert get_redis().exists(sale_keys(sale.pk).token(user.pk)), "a rate-limited attempt must not spend its token"
+    assert redis_stock(sale.pk) == 98 and stream_len(sale.pk) == 2
+
+    settings.FLASHSALE = {**settings.FLASHSALE, "RATE_USER": "1000/h", "RATE_IP": "3/h"}
+    others = []
+    for _ in range(5):  # many accounts behind one address share its budget
+        shopper = UserFactory()
+        others.append(buy(client_for(shopper), sale.pk, token=token(shopper), REMOTE_ADDR="198.51.100.7").status_code)
+    assert others == [202, 202, 202, 429, 429]
+    assert redis_stock(sale.pk) == 95
+
+
+def test_refused_purchase_tokens_are_limited_per_ip_before_they_cost_a_database_read(settings):
+    settings.FLASHSALE = {**settings.FLASHSALE, "RATE_USER": "1000/h", "RATE_IP": "3/h"}
+    settings.RATELIMIT_ENABLE = True
+    client = APIClient()
+    codes = [client.post("/api/sales/987654/purchase", {"token": f"junk{i}", "quantity": 1}, format="json",
+                         REMOTE_ADDR="198.51.100.9").status_code for i in range(5)]
+    assert codes == [404, 404, 404, 429, 429]
+    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+        client.post("/api/sales/987654/purchase", {"token": "junk", "quantity": 1}, format="json", REMOTE_ADDR="198.51.100.9")
+    assert len(primary) + len(replica) == 0
 
 
 def _challenge(client) -> tuple[str, str]:

@@ -6,15 +6,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from inventory.keys import sale_keys
 from inventory.redis_client import get_redis
 from orders.services import reservations_drain
 from tests.factories import UserFactory, live_sale
 from tests.helpers import assert_invariants, real_db, buy, client_for, redis_stock, stream_len, token_for
 
 pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
-
 
 
 def test_it_accepts_a_purchase_and_persists_it_as_an_order():
@@ -114,13 +116,27 @@ def test_it_refuses_a_sale_that_has_not_started_or_has_ended():
         assert redis_stock(sale.pk) == 100
 
 
-def test_a_token_for_another_user_or_sale_is_a_bad_token():
+def test_a_token_buys_for_the_user_it_was_issued_to_and_only_in_its_sale():
     sale, other_sale = live_sale(), live_sale()
-    alice, bob = client_for(UserFactory()), client_for(UserFactory())
-    alices = token_for(alice, sale.pk)
-    assert buy(bob, sale.pk, token=alices).json()["code"] == "bad_token"
-    assert buy(alice, other_sale.pk, token=alices).json()["code"] == "bad_token"
-    assert buy(alice, sale.pk, token=alices[:-2] + "xx").json()["code"] == "bad_token"
+    alice_user = UserFactory()
+    alice, bob = client_for(alice_user), client_for(UserFactory())
+    assert buy(alice, other_sale.pk, token=token_for(alice, sale.pk)).json()["code"] == "bad_token"
+    assert buy(alice, sale.pk, token=token_for(alice, sale.pk)[:-2] + "xx").json()["code"] == "bad_token"
+    # The token is the credential: whoever sends it, it reserves for Alice, against Alice's limit.
+    relayed = buy(bob, sale.pk, token=token_for(alice, sale.pk))
+    assert relayed.status_code == 202
+    assert get_redis().hget(sale_keys(sale.pk).res(relayed.json()["reservation_id"]), "user") == str(alice_user.pk)
+    assert buy(alice, sale.pk).json()["code"] == "limit_reached"
+
+
+def test_a_purchase_reads_neither_database():
+    sale = live_sale()
+    client = client_for(UserFactory())
+    token = token_for(client, sale.pk)
+    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+        response = buy(client, sale.pk, token=token)
+    assert response.status_code == 202
+    assert [q["sql"] for q in primary] + [q["sql"] for q in replica] == []
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, "1", "1e3", "0x10", " 2 ", "inf", "nan", 10**20, 2**63, True, None, [1], {"n": 1}])
@@ -182,9 +198,13 @@ def test_an_unreachable_redis_means_503(settings):
     assert response.status_code == 503 and response.json()["code"] == "sale_unavailable"
 
 
-def test_anonymous_callers_cannot_buy():
+def test_anonymous_callers_cannot_get_a_token_nor_buy_without_one():
     sale = live_sale()
     from rest_framework.test import APIClient
 
-    response = APIClient().post(f"/api/sales/{sale.pk}/purchase", {"token": "t", "quantity": 1}, format="json")
-    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+    anonymous = APIClient()
+    token = anonymous.post(f"/api/sales/{sale.pk}/token", {}, format="json")
+    assert token.status_code == 401 and token.json()["code"] == "not_authenticated"
+    response = anonymous.post(f"/api/sales/{sale.pk}/purchase", {"token": "t", "quantity": 1}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "bad_token"
+    assert redis_stock(sale.pk) == 100
