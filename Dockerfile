@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Production image: gunicorn by default; the same image runs the Celery worker and
+# Production image: the web server (granian, chosen by measurement: docs/performance.md) by default; the same image runs the Celery worker and
 # beat (see compose.yaml). Build: docker build -t flashsale .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -41,5 +41,6 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "/app/scripts/healthcheck.py", "web"]
-# Bind address from PORT (default 8000); more flags can come from GUNICORN_CMD_ARGS.
-CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_WORKERS:-2} --threads ${WEB_THREADS:-4} --worker-class gthread --no-control-socket --access-logfile -"]
+# Port from PORT (default 8000); WEB_WORKERS processes (about one per core) of WEB_THREADS threads;
+# more flags can come from granian's GRANIAN_* environment variables.
+CMD ["sh", "-c", "exec granian --interface wsgi --host 0.0.0.0 --port ${PORT:-8000} --workers ${WEB_WORKERS:-2} --blocking-threads ${WEB_THREADS:-2} --no-ws --respawn-failed-workers --access-log config.wsgi:application"]

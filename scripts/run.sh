@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole system in the foreground: web (gunicorn) + worker + beat under honcho.
+# Run the whole system in the foreground: web (granian) + worker + beat under honcho.
 #
 # Embedded mode (nothing configured): SQLite in var/, a redis-server on a free
 # local port with AOF in var/redis/ (started here, stopped on exit), DEBUG on,

@@ -200,7 +200,7 @@ def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: Runni
 
     procs = descendants(run_stack.proc.pid)
     names = " ".join(cmdline(pid) for pid in procs)
-    assert all(name in names for name in ("redis-server", "gunicorn", "celery")), names
+    assert all(name in names for name in ("redis-server", "granian", "celery")), names
 
     started = time.monotonic()
     os.killpg(run_stack.proc.pid, signal.SIGTERM)  # Like Ctrl-C, which signals the terminal's whole job.
