@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from flashsale.models import FlashSale
+from flashsale.services import purchase_script_call
 from flashsale.tokens import token_sign
 from inventory import scripts
 from inventory.keys import sale_keys
@@ -101,10 +102,9 @@ def prefill_stream(sale: FlashSale, shoppers: list[Shopper], n: int, *, chunk: i
             uid = shoppers[i % len(shoppers)].user_id
             nonce, rid = secrets.token_urlsafe(16), f"{sale.pk}-{secrets.token_hex(12)}"
             pipe.set(keys.token(uid), nonce, ex=cfg["TOKEN_TTL"])
-            purchase(keys=[keys.meta, keys.stock, keys.bought, keys.token(uid), keys.idem(uid, "-"), keys.stream,
-                           keys.res(rid), keys.kick, keys.stats],
-                     args=[uid, 1, nonce, rid, "", cfg["IDEMPOTENCY_TTL"] * 1000, cfg["RESERVATION_TTL"] * 1000,
-                           cfg["KICK_DEBOUNCE_MS"]], client=pipe)
+            script_keys, script_args = purchase_script_call(sale_id=sale.pk, user_id=uid, quantity=1, nonce=nonce,
+                                                            reservation_id=rid)
+            purchase(keys=script_keys, args=script_args, client=pipe)
         for answer in pipe.execute()[1::2]:
             accepted += answer[0] == "OK"
     return accepted, time.monotonic() - t
