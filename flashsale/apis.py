@@ -65,7 +65,7 @@ class TokenApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request, sale_id: int):
-        enforce_rate_limits(request, "token")
+        enforce_rate_limits(request, "token", user_id=request.user.id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if settings.FLASHSALE["CAPTCHA_REQUIRED"]:

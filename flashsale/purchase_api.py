@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from config.client_ip import client_ip
 from config.errors import ApplicationError, json_error
 from flashsale import services
-from flashsale.ratelimits import enforce_ip_rate_limit
+from flashsale.ratelimits import enforce_rate_limits
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN_MAX_LENGTH = 512
@@ -96,7 +96,7 @@ def purchase(request: HttpRequest, sale_id: int):
         accepted = services.purchase_accept(
             sale_id=sale_id, quantity=quantity, token=token, idem_key=idem_key, client_ip=client_ip(request),
             # Why: a refused token may cost DB reads (404 or 403?), so garbage is limited per IP first.
-            on_bad_token=lambda: enforce_ip_rate_limit(request, "purchase"),
+            on_bad_token=lambda: enforce_rate_limits(request, "purchase-refused", user_id=None),
         )
     except Exception as exc:  # noqa: BLE001 - every failure leaves in the one error shape (unknown ones logged, 500)
         return json_error(exc)

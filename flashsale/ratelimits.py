@@ -1,10 +1,11 @@
-"""Per-user and per-IP rate limits.
+"""Per-user and per-IP rate limits of the token and purchase endpoints, in Redis.
 
-Token endpoint: django-ratelimit on the shared django-redis cache, so a limit holds across every
-web process. Purchase endpoint: the same two limits (FLASHSALE_RATE_USER, FLASHSALE_RATE_IP) are
-counted inside purchase.lua, in the purchase's one round trip (see ``purchase_windows``); a
-purchase whose token is refused before the script runs is counted per IP here instead.
-A refusal is 429 ``rate_limited`` with ``Retry-After`` (the seconds left in the window).
+Fixed windows (FLASHSALE_RATE_USER, FLASHSALE_RATE_IP, django-ratelimit's rate syntax), shared by
+every web process. The purchase counts its two windows inside purchase.lua, in its one round trip
+(``purchase_windows``); the token endpoint, and a purchase whose token is refused before the
+script runs, count theirs with ratelimit.lua, both counters in one pipelined round trip
+(``enforce_rate_limits``). django-ratelimit, which costs two cache calls per counter, limits the
+login page only. A refusal is 429 ``rate_limited`` with ``Retry-After`` (seconds left in the window).
 """
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import math
 import re
 
 from django.conf import settings
-from django_ratelimit import ALL
-from django_ratelimit.core import get_usage
 
 from config.client_ip import client_ip
 from config.errors import ApplicationError
+from inventory import scripts
+from inventory.redis_client import get_redis
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
@@ -35,32 +36,6 @@ class RateLimited(ApplicationError):
         return cls(retry_after=math.ceil(milliseconds / 1000))
 
 
-def _user_key(group, request) -> str:
-    return f"u{request.user.pk}"
-
-
-def _ip_key(group, request) -> str:
-    return client_ip(request)
-
-
-def enforce_rate_limits(request, group: str) -> None:
-    """Count this request against the user's and the IP's limits; raise RateLimited past either."""
-    cfg = settings.FLASHSALE
-    for key, rate in ((_user_key, cfg["RATE_USER"]), (_ip_key, cfg["RATE_IP"])):
-        # Why both: a user with many IPs is caught by the first, many accounts on one IP by the second.
-        usage = get_usage(request, group=f"{group}.{key.__name__}", key=key, rate=rate, method=ALL, increment=True)
-        if usage is not None and usage["should_limit"]:
-            raise RateLimited(retry_after=usage["time_left"])
-
-
-def enforce_ip_rate_limit(request, group: str) -> None:
-    """The per-IP limit alone, for callers that have no trustworthy user (a refused purchase token)."""
-    usage = get_usage(request, group=f"{group}._ip_key", key=_ip_key, rate=settings.FLASHSALE["RATE_IP"],
-                      method=ALL, increment=True)
-    if usage is not None and usage["should_limit"]:
-        raise RateLimited(retry_after=usage["time_left"])
-
-
 @functools.lru_cache(maxsize=32)
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"10/s"`` -> (10, 1000): the count and the window in milliseconds (``"5/10m"`` as django-ratelimit)."""
@@ -76,3 +51,24 @@ def purchase_windows() -> tuple[int, int, int, int]:
     if not settings.RATELIMIT_ENABLE:
         return 0, 0, 0, 0
     return (*parse_rate(settings.FLASHSALE["RATE_USER"]), *parse_rate(settings.FLASHSALE["RATE_IP"]))
+
+
+def enforce_rate_limits(request, group: str, *, user_id: int | None) -> None:
+    """Count this request against the user's window (if known) and the client IP's; RateLimited past either.
+
+    Why both: a user with many IPs is caught by the first, many accounts behind one IP by the second.
+    Counters are global, not per sale, so spraying sale ids escapes nothing.
+    """
+    if not settings.RATELIMIT_ENABLE:
+        return
+    cfg = settings.FLASHSALE
+    counters = [(f"rl:{group}:ip:{client_ip(request)}", cfg["RATE_IP"])]
+    if user_id is not None:
+        counters.append((f"rl:{group}:u:{user_id}", cfg["RATE_USER"]))
+    pipe = get_redis().pipeline(transaction=False)
+    for key, rate in counters:
+        # One single-key script per counter (Cluster-legal), all in one round trip.
+        scripts.script("ratelimit")(keys=[key], args=list(parse_rate(rate)), client=pipe)
+    left = max(pipe.execute())
+    if left > 0:
+        raise RateLimited.after_ms(left)

@@ -85,5 +85,5 @@ def no_captcha(settings):
 
 @pytest.fixture
 def no_rate_limits(settings):
-    """RATELIMIT_ENABLE=false, django-ratelimit's own switch, for tests that hammer one user."""
+    """RATELIMIT_ENABLE=false (every rate limit off), for tests that hammer one user."""
     settings.RATELIMIT_ENABLE = False

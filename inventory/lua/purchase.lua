@@ -21,8 +21,8 @@ local function reply(code, detail, kick)
   return {code, detail, kick}
 end
 
--- Rate limits first (fixed windows, counted per sale so every key stays in the sale's slot): a
--- refused attempt spends nothing, not even its token. Both counters are in this same round trip.
+-- Rate limits first (fixed windows as in ratelimit.lua, counted per sale so every key stays in the
+-- sale's slot): a refused attempt spends nothing, not even its token. Both are in this round trip.
 local function window_left(key, max, window_ms)
   if max <= 0 then return nil end
   local n = redis.call('INCR', key)
