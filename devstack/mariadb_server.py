@@ -14,6 +14,7 @@ import MySQLdb
 import MySQLdb.cursors
 
 from . import _process
+from ._server import OwnedServer
 from .mariadb_datadir import MARIADBD, ON_DISK_ARGS, run_as_args, copy_pristine_datadir
 from .ports import HOST, free_port
 
@@ -38,8 +39,13 @@ def _socket_path(workdir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"devstack-{digest}.sock"
 
 
-class MariaDBServer:
-    """mariadbd on 127.0.0.1; root logs in without password over the unix socket."""
+class MariaDBServer(OwnedServer):
+    """mariadbd on 127.0.0.1; root logs in without password over the unix socket.
+
+    stop() is a clean shutdown; after kill() (a crash) InnoDB recovers at the next start.
+    """
+
+    default_timeout = 30.0
 
     def __init__(self, workdir: Path, server_id: int, port: int | None = None, extra_args: Sequence[str] = ()) -> None:
         self.workdir = Path(workdir).resolve()
@@ -51,19 +57,10 @@ class MariaDBServer:
         self._pidfile = self.workdir / "mariadbd.pid"
         self._port_pinned = bool(port)  # Unpinned ports may move on a bind clash at first start.
         self.port = port or free_port()
-        self._proc = None
 
     @property
     def name(self) -> str:
         return f"mariadbd server-id={self.server_id} :{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running else None
 
     def _argv(self) -> list[str]:
         return [
@@ -93,12 +90,12 @@ class MariaDBServer:
         # Early errors (bad option) go to stderr: send it to the same log.
         self._proc = _process.spawn(self._argv(), self.log_path, cwd=self.workdir)
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until root can log in; relaunch on a fresh port if ours was taken."""
         attempts_left = 1 if self._port_pinned else 3
         while True:
             try:
-                _process.wait_ready(self._proc, self._answers, timeout, self.name, self.log_path)
+                _process.wait_ready(self._proc, self._answers, self._timeout(timeout), self.name, self.log_path)
             except _process.ServerError as exc:
                 self._proc = None
                 attempts_left -= 1
@@ -110,7 +107,7 @@ class MariaDBServer:
             self._port_pinned = True  # From now on restarts keep the port.
             return
 
-    def start(self, timeout: float = 30.0) -> MariaDBServer:
+    def start(self, timeout: float | None = None) -> MariaDBServer:
         self.launch()
         self.wait_ready(timeout)
         return self
@@ -121,23 +118,6 @@ class MariaDBServer:
         except MySQLdb.OperationalError:
             return False
         return True
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Clean shutdown (SIGTERM), SIGKILL after `timeout`."""
-        if self._proc is not None:
-            _process.stop(self._proc, timeout)
-            self._proc = None
-
-    def kill(self) -> None:
-        """SIGKILL, as in a crash; InnoDB recovers at the next start."""
-        if self._proc is not None:
-            _process.kill(self._proc)
-            self._proc = None
-
-    def restart(self, timeout: float = 30.0) -> MariaDBServer:
-        """Stop if running, then start on the same port and datadir."""
-        self.stop(timeout)
-        return self.start(timeout)
 
     def pause(self) -> None:
         """SIGSTOP: the server holds its connections but answers nothing."""

