@@ -12,10 +12,10 @@ import signal
 import subprocess
 import tempfile
 import time
-
-from devstack._process import _PRE_EXEC
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devstack import DIE_WITH_PARENT  # never leave a load generator behind, even if we are SIGKILLed
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 OUT_ROOT: Path | None = None  # where each run's wrk output goes (bench/run.py: the run's temp dir)
@@ -72,7 +72,7 @@ def run_wrk(name: str, base_url: str, script: str, *, threads: int, connections:
             f"--timeout={timeout_s}s", "-s", str(WRK_DIR / script), base_url]
     full_env = {"PATH": "/usr/bin:/bin", "BENCH_OUT": str(out), "BENCH_THREADS": str(threads), **(env or {})}
     with open(out / "wrk.log", "wb") as log:
-        proc = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_PRE_EXEC)
+        proc = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=DIE_WITH_PARENT)
         try:
             if quota:
                 _end_when_threads_done(proc, out, threads, duration)

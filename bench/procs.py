@@ -15,8 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import free_port
-from devstack._process import _PRE_EXEC  # SIGKILL the child if this process dies, even by SIGKILL
+from devstack import DIE_WITH_PARENT, free_port  # DIE_WITH_PARENT: SIGKILL the child if we die, even by SIGKILL
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -35,7 +34,7 @@ class Proc:
         self.name, self.log = name, log
         self._fh = open(log, "ab")
         self.popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_PRE_EXEC)
+                                      stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=DIE_WITH_PARENT)
 
     @property
     def pid(self) -> int:

@@ -6,7 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._process import ServerError
+    from ._process import DIE_WITH_PARENT, ServerError
     from .mariadb_pair import MariaDBPair
     from .mariadb_server import MariaDBServer
     from .ports import free_port, free_ports, wait_for_port
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 # Why lazy: `python -m devstack.redis_server` imports this package first; an
 # eager import of the same module would run it twice (runpy RuntimeWarning).
 _EXPORTS = {
+    "DIE_WITH_PARENT": "_process",
     "MariaDBPair": "mariadb_pair",
     "MariaDBServer": "mariadb_server",
     "RedisServer": "redis_server",

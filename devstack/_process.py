@@ -46,7 +46,8 @@ def _parent_death_hook() -> Callable[[], None] | None:
     return hook
 
 
-_PRE_EXEC = _parent_death_hook()
+# Public: a preexec_fn for any child that must not outlive us (None off Linux). Same thread caveat as spawn().
+DIE_WITH_PARENT = _parent_death_hook()
 
 
 def spawn(argv: Sequence[str], output: Path, cwd: Path | None = None) -> subprocess.Popen:
@@ -62,7 +63,7 @@ def spawn(argv: Sequence[str], output: Path, cwd: Path | None = None) -> subproc
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=cwd,
-            preexec_fn=_PRE_EXEC,
+            preexec_fn=DIE_WITH_PARENT,
             start_new_session=True,  # Terminal Ctrl-C must reach us, not the servers: we stop them ourselves.
         )
     with _live_lock:
