@@ -7,15 +7,12 @@ except the few variables a process needs to run at all (a test session's DATABAS
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import DIE_WITH_PARENT, free_port  # DIE_WITH_PARENT: SIGKILL the child if we die, even by SIGKILL
+from devstack import ProcessGroup, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -29,60 +26,11 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-class Proc:
+class Proc(ProcessGroup):
+    """A bench process: its log is appended to, and it is SIGKILLed if the bench dies, even by SIGKILL."""
+
     def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str]):
-        self.name, self.log = name, log
-        self._fh = open(log, "ab")
-        self.popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=DIE_WITH_PARENT)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def children(self) -> list[int]:
-        """Direct children's pids (gunicorn's or granian's workers)."""
-        try:
-            text = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(p) for p in text.split()]
-
-    def stop(self, timeout: float = 20) -> None:
-        if self.alive():
-            self._group(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._group(signal.SIGKILL)
-                self.popen.wait(5)
-        else:
-            self._group(signal.SIGKILL)  # a dead leader may leave workers behind
-        self._fh.close()
-
-    def _group(self, sig: int) -> None:
-        try:
-            os.killpg(self.popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def tail(self, n: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
-
-
-def wait_until(check, timeout: float, proc: Proc, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if not proc.alive():
-            break
-        time.sleep(0.1)
-    proc.stop()
-    raise RuntimeError(f"{what} did not start:\n{proc.tail()}")
+        super().__init__(argv, log, env=env, cwd=ROOT, name=name, append=True, die_with_parent=True)
 
 
 @dataclass(frozen=True)
@@ -130,7 +78,7 @@ def start_server(spec: ServerSpec, workdir: Path, env: dict[str, str]) -> tuple[
         except OSError:
             return False
 
-    wait_until(answers, 40, proc, spec.label)
+    proc.wait_started(answers, 40, spec.label)
     return proc, base
 
 
@@ -141,7 +89,7 @@ def start_worker(workdir: Path, env: dict[str, str], *, queue: str, concurrency:
                                    "-n", f"{name}-{os.getpid()}@%h", "--concurrency", str(concurrency),
                                    "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
                                    "--loglevel", "INFO"], log, env)
-    wait_until(lambda: "ready." in log.read_text(errors="replace"), 40, proc, f"worker {name}")
+    proc.wait_started(lambda: "ready." in log.read_text(errors="replace"), 40, f"worker {name}")
     return proc
 
 
@@ -150,5 +98,5 @@ def start_beat(workdir: Path, env: dict[str, str]) -> Proc:
     proc = Proc("beat", [str(BIN / "celery"), "-A", "config.celery_app", "beat", "--loglevel", "INFO",
                          "--schedule", str(workdir / "celerybeat-schedule"),
                          "--pidfile", str(workdir / "celerybeat.pid")], log, env)
-    wait_until(lambda: "beat: Starting" in log.read_text(errors="replace"), 30, proc, "celery beat")
+    proc.wait_started(lambda: "beat: Starting" in log.read_text(errors="replace"), 30, "celery beat")
     return proc

@@ -1,4 +1,4 @@
-"""Real throwaway servers (MariaDB primary+replica, Redis) for tests, benchmarks and `make run`."""
+"""Real throwaway servers (MariaDB primary+replica, Redis) and app process groups, for tests, benchmarks and `make run`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from .mariadb_pair import MariaDBPair
     from .mariadb_server import MariaDBServer
     from .ports import free_port, free_ports, wait_for_port
+    from .process_group import ProcessGroup
     from .rabbitmq import rabbitmq_reachable
     from .redis_server import RedisServer
 
@@ -19,6 +20,7 @@ _EXPORTS = {
     "DIE_WITH_PARENT": "_process",
     "MariaDBPair": "mariadb_pair",
     "MariaDBServer": "mariadb_server",
+    "ProcessGroup": "process_group",
     "RedisServer": "redis_server",
     "ServerError": "_process",
     "free_port": "ports",
