@@ -1,43 +1,35 @@
 """The production-like stack of one bench run, on free ports in a temporary directory.
 
-MariaDB primary + replica and Redis (AOF everysec) from devstack; RabbitMQ at 127.0.0.1:5672 when
-reachable (a queue of our own), else the bench Redis as the broker (said in the output). This
-process then configures Django (bench.settings) against the stack and migrates it.
+MariaDB primary + replica and Redis (AOF everysec) from devstack.start_services; RabbitMQ at
+127.0.0.1:5672 when reachable (a queue of our own), else the bench Redis as the broker (said in the
+output). This process then configures Django (bench.settings) against the stack and migrates it.
 """
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import MariaDBPair, RedisServer, rabbitmq_reachable
+from devstack import ServiceStack, mariadb_installed, start_services
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "flashsale_bench"
-RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 HUGE_RATE = "1000000/s"
 
 
-@dataclass
-class Stack:
-    workdir: Path
-    mariadb: MariaDBPair
-    redis: RedisServer
-    broker_url: str
-    queue: str
+@dataclass(kw_only=True)
+class Stack(ServiceStack):
+    """The bench's services, plus its app environment (rate limits raised or off) and secret."""
+
     ratelimit: str  # 'raised' (enabled, limits far above the load) or 'off' (RATELIMIT_ENABLE=false)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(40))
-    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def broker_name(self) -> str:
-        return "RabbitMQ" if self.broker_url.startswith("amqp") else "Redis (RabbitMQ not reachable)"
+        return "RabbitMQ" if self.uses_rabbitmq else "Redis (RabbitMQ not reachable)"
 
     def env(self, **overrides: str) -> dict[str, str]:
         """The app's environment: the stack's addresses and the load-test switches, nothing inherited."""
@@ -47,12 +39,8 @@ class Stack:
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "VAR_DIR": str(self.workdir / "var"),
-            "DATABASE_URL": self.mariadb.url(DB_NAME),
-            "DATABASE_REPLICA_URL": self.mariadb.url(DB_NAME, replica=True),
+            **self.service_env(),
             "DB_CONN_MAX_AGE": "60",
-            "REDIS_URL": self.redis.url,
-            "CELERY_BROKER_URL": self.broker_url,
-            "CELERY_QUEUE": self.queue,
             "FLASHSALE_CAPTCHA_REQUIRED": "false",
             # Tokens are pre-issued before a measurement; keep them valid for the whole run.
             "FLASHSALE_TOKEN_TTL": "3600",
@@ -68,15 +56,9 @@ class Stack:
         return env
 
     def stop(self, keep: bool = False) -> None:
-        for stop in (self.redis.stop, self.mariadb.stop):
-            try:
-                stop()
-            except Exception:  # stopping the rest matters more than one failure here
-                pass
-        if self.broker_url.startswith("amqp"):
+        super().stop(keep)
+        if self.uses_rabbitmq:  # a shared RabbitMQ keeps queues: leave none of ours behind
             _delete_queues(self.broker_url, [self.queue, f"{self.queue}-one"])
-        if not keep:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _delete_queues(url: str, names: list[str]) -> None:
@@ -95,24 +77,13 @@ def _delete_queues(url: str, names: list[str]) -> None:
 
 
 def start_stack(*, ratelimit: str, log=print) -> Stack:
-    if not (shutil.which("mariadbd") or Path("/usr/sbin/mariadbd").exists()):
+    if not mariadb_installed():
         raise SystemExit("MariaDB server binaries are missing: apt-get install mariadb-server-core mariadb-client-core")
-    workdir = Path(tempfile.mkdtemp(prefix="flashsale-bench-"))
-    (workdir / "var").mkdir()
-    t = time.monotonic()
-    redis = RedisServer(workdir / "redis").start()
-    try:
-        mariadb = MariaDBPair(workdir / "mariadb").start()
-        mariadb.create_database(DB_NAME)
-    except BaseException:
-        redis.stop()
-        raise
-    timings = {"services": time.monotonic() - t}
-    broker = RABBIT_URL if rabbitmq_reachable(RABBIT_URL) else redis.url.rsplit("/", 1)[0] + "/1"
-    queue = f"flashsale-bench-{uuid.uuid4().hex[:10]}"
-    stack = Stack(workdir, mariadb, redis, broker, queue, ratelimit, timings=timings)
-    log(f"stack: MariaDB primary :{mariadb.primary_port} + replica :{mariadb.replica_port}, "
-        f"Redis :{redis.port} (AOF everysec), broker {stack.broker_name}, queue {queue}, dir {workdir}")
+    stack = start_services(name="flashsale-bench", db_name=DB_NAME, stack_class=Stack, ratelimit=ratelimit)
+    (stack.workdir / "var").mkdir()
+    stack.timings["services"] = stack.timings["redis"] + stack.timings["mariadb_pair"]
+    log(f"stack: MariaDB primary :{stack.mariadb.primary_port} + replica :{stack.mariadb.replica_port}, "
+        f"Redis :{stack.redis.port} (AOF everysec), broker {stack.broker_name}, queue {stack.queue}, dir {stack.workdir}")
     return stack
 
 

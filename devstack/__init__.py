@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .process_group import ProcessGroup
     from .rabbitmq import rabbitmq_reachable
     from .redis_server import RedisServer
+    from .stack import ServiceStack, mariadb_installed, start_services
 
 # Why lazy: `python -m devstack.redis_server` imports this package first; an
 # eager import of the same module would run it twice (runpy RuntimeWarning).
@@ -23,9 +24,12 @@ _EXPORTS = {
     "ProcessGroup": "process_group",
     "RedisServer": "redis_server",
     "ServerError": "_process",
+    "ServiceStack": "stack",
     "free_port": "ports",
     "free_ports": "ports",
+    "mariadb_installed": "stack",
     "rabbitmq_reachable": "rabbitmq",
+    "start_services": "stack",
     "wait_for_port": "ports",
 }
 __all__ = sorted(_EXPORTS)
