@@ -14,6 +14,7 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -32,6 +33,12 @@ class Entry:
     user_id: int
     quantity: int
     reserved_at: datetime
+    fresh: bool = False  # read with ">": delivered for the first time, so no persister can have written it
+
+
+class Batch(NamedTuple):
+    entries: list[tuple[str, dict | None]]
+    fresh: bool  # read with ">" (first delivery), not re-read or re-claimed
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,12 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def parse_entry(entry_id: str, fields: dict | None) -> Entry | None:
+def parse_entry(entry_id: str, fields: dict | None, *, fresh: bool = False) -> Entry | None:
     """An entry as the purchase script wrote it, or None if it is not one (a poison entry)."""
     try:
         ts = int(fields["ts"])
         entry = Entry(entry_id, str(fields["rid"]), int(fields["user"]), int(fields["qty"]),
-                      datetime.fromtimestamp(ts / 1000, tz=dt_timezone.utc))
+                      datetime.fromtimestamp(ts / 1000, tz=dt_timezone.utc), fresh)
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         return None
     if entry.quantity < 1 or entry.user_id < 1 or not RESERVATION_ID.match(entry.reservation_id):
@@ -64,19 +71,47 @@ def parse_entry(entry_id: str, fields: dict | None) -> Entry | None:
     return entry
 
 
-def read_batch(*, sale_id: int, consumer: str, count: int) -> list[tuple[str, dict | None]]:
+# Per process: the (stream, consumer) pairs of this process whose entries are all settled, and when
+# each stream is next due for an XAUTOCLAIM. Both only save round trips; a new process starts empty.
+_settled: set[tuple[str, str]] = set()
+_next_claim: dict[str, float] = {}
+
+
+def read_batch(*, sale_id: int, consumer: str, count: int) -> Batch:
     """The next entries for this consumer: its own unsettled ones first, then abandoned, then new."""
     r, stream = get_redis(), sale_keys(sale_id).stream
-    # 1. Ours from an attempt that failed before settling (the DB was away, say).
-    entries = _own_pending(r, stream, consumer, count)
-    if not entries:
-        # 2. Why XAUTOCLAIM: a worker killed mid-batch leaves its entries pending forever otherwise.
-        claimed = r.xautoclaim(stream, GROUP, consumer, settings.FLASHSALE["PERSIST_CLAIM_IDLE_MS"], "0-0", count=count)
-        entries = claimed[1]
-    if not entries:
-        got = r.xreadgroup(GROUP, consumer, {stream: ">"}, count=count)
-        entries = got[0][1] if got else []
-    return entries
+    # 1. Ours from an attempt that failed before settling (the DB was away, say). Known empty for
+    # this process's own consumer once it has settled everything it read, so not asked every batch.
+    if (stream, consumer) not in _settled:
+        own = _own_pending(r, stream, consumer, count)
+        if own:
+            return Batch(own, fresh=False)
+        if consumer == consumer_name():  # other names (tests, tools) may be shared: always ask
+            _settled.add((stream, consumer))
+    # 2. Why XAUTOCLAIM: a worker killed mid-batch leaves its entries pending forever otherwise.
+    # Entries become claimable only after PERSIST_CLAIM_IDLE_MS, so asking about once a second is enough.
+    if time.monotonic() >= _next_claim.get(stream, 0.0):
+        claimed = r.xautoclaim(stream, GROUP, consumer, settings.FLASHSALE["PERSIST_CLAIM_IDLE_MS"], "0-0", count=count)[1]
+        if claimed:
+            _settled.discard((stream, consumer))
+            return Batch(claimed, fresh=False)
+        _next_claim[stream] = time.monotonic() + min(1.0, settings.FLASHSALE["PERSIST_CLAIM_IDLE_MS"] / 4000)
+    got = r.xreadgroup(GROUP, consumer, {stream: ">"}, count=count)
+    if got and got[0][1]:
+        _settled.discard((stream, consumer))
+        return Batch(got[0][1], fresh=True)
+    return Batch([], fresh=True)
+
+
+def batch_settled(*, sale_id: int, consumer: str) -> None:
+    """Everything this consumer read is settled: its next read need not look at its pending entries."""
+    if consumer == consumer_name():
+        _settled.add((sale_keys(sale_id).stream, consumer))
+
+
+def batch_unsettled(*, sale_id: int, consumer: str) -> None:
+    """A batch failed before settling: the next read takes this consumer's pending entries first."""
+    _settled.discard((sale_keys(sale_id).stream, consumer))
 
 
 def _own_pending(r, stream: str, consumer: str, count: int) -> list[tuple[str, dict | None]]:

@@ -3,21 +3,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
-
-from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from config.db_router import pinned_to_primary
+from config.db_router import PRIMARY, pinned_to_primary
 from config.metrics import record_persist_batch
 from flashsale.models import FlashSale
 from inventory.models import Stock
-from orders import persistence
+from orders import bulk, persistence
 from orders.consistency import note_user_writes
-from orders.models import Order, OrderStatus, OrderStatusHistory
+from orders.models import Order, OrderStatus
 from orders.persistence import Entry, Outcome
 
 logger = logging.getLogger(__name__)
@@ -30,84 +29,96 @@ def _take_stock(sku_id: int, n: int) -> bool:
     return Stock.objects.filter(sku_id=sku_id, sold__lte=F("total") - n).update(sold=F("sold") + n) == 1
 
 
-def _new_orders(sale: FlashSale, entries: list[Entry]) -> list[Order]:
-    """Orders for entries not yet in the DB: created while stock allows, failed otherwise."""
-    users = set(get_user_model().objects.filter(id__in={e.user_id for e in entries}).values_list("id", flat=True))
-    ok = [e for e in entries if e.user_id in users]
-    failed = {e.reservation_id: "unknown_user" for e in entries if e.user_id not in users}
-    if ok and not _take_stock(sale.sku_id, sum(e.quantity for e in ok)):
-        # Not enough DB stock for the whole batch (only if the SKU is oversubscribed): go one by one.
-        for e in ok:
-            if not _take_stock(sale.sku_id, e.quantity):
-                failed[e.reservation_id] = "out_of_stock"
-    orders = []
-    for e in entries:
+class _StockShort(Exception):
+    """The batch's units do not all fit the DB stock: the batch is written again, one unit check per entry."""
+
+
+def _existing(entries: list[Entry]) -> dict[str, Outcome]:
+    rows = Order.objects.using(PRIMARY).filter(reservation_id__in=[e.reservation_id for e in entries]) \
+        .values_list("reservation_id", "id", "status", "failure_reason")
+    return {rid: Outcome("failed" if status == OrderStatus.FAILED else "created", pk, reason)
+            for rid, pk, status, reason in rows}
+
+
+def _write_batch(sale: FlashSale, entries: list[Entry], *, one_by_one: bool = False) -> dict[str, Outcome]:
+    with transaction.atomic(using=PRIMARY):
+        # An entry read for the first time cannot be in the DB yet (only a persister that read it can
+        # have written it); if one is anyway, the unique reservation_id refuses it and the retry looks.
+        existing = {} if all(e.fresh for e in entries) else _existing(entries)
+        new = [e for e in entries if e.reservation_id not in existing]
+        users = bulk.known_users({e.user_id for e in new})
+        failed = {e.reservation_id: "unknown_user" for e in new if e.user_id not in users}
+        if one_by_one:
+            failed |= {e.reservation_id: "out_of_stock" for e in new
+                       if e.reservation_id not in failed and not _take_stock(sale.sku_id, e.quantity)}
+        ids = bulk.insert_orders(sale=sale, entries=new, failed=failed, now=timezone.now())
+        bulk.insert_history(order_ids=list(ids.values()))
+        units = sum(e.quantity for e in new if e.reservation_id not in failed)
+        # Why last: every batch of the SKU needs this one row, so its lock is taken just before COMMIT.
+        if not one_by_one and units and not _take_stock(sale.sku_id, units):
+            raise _StockShort()  # rolls the batch back; written again below, entry by entry
+    note_user_writes({e.user_id for e in new})
+    outcomes = dict(existing)
+    for e in new:
         reason = failed.get(e.reservation_id, "")
-        orders.append(Order(
-            reservation_id=e.reservation_id, user_id=e.user_id, sale_id=sale.id, quantity=e.quantity,
-            price=sale.price, reserved_at=e.reserved_at,
-            status=OrderStatus.FAILED if reason else OrderStatus.PENDING_PAYMENT,
-            failure_reason=reason, stock_returned=bool(reason),
-            expires_at=None if reason else persistence.payment_deadline(e.reserved_at),
-        ))
-    return orders
-
-
-def _write_batch(sale: FlashSale, entries: list[Entry]) -> dict[str, Outcome]:
-    with transaction.atomic(using="default"):
-        rids = [e.reservation_id for e in entries]
-        existing = {o.reservation_id: o for o in Order.objects.using("default").filter(reservation_id__in=rids)}
-        created = Order.objects.bulk_create(_new_orders(sale, [e for e in entries if e.reservation_id not in existing]))
-        OrderStatusHistory.objects.bulk_create(
-            [OrderStatusHistory(order_id=o.pk, to_status=o.status, reason=o.failure_reason or "persisted") for o in created]
-        )
-    note_user_writes({o.user_id for o in created})
-    by_rid = {**existing, **{o.reservation_id: o for o in created}}
-    return {
-        rid: Outcome("failed" if o.status == OrderStatus.FAILED else "created", o.pk, o.failure_reason)
-        for rid, o in by_rid.items()
-    }
+        outcomes[e.reservation_id] = Outcome("failed" if reason else "created", ids[e.reservation_id], reason)
+    return outcomes
 
 
 def _write_with_retries(sale: FlashSale, entries: list[Entry]) -> dict[str, Outcome]:
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
+    one_by_one, attempt = False, 1
+    while True:
         try:
-            return _write_batch(sale, entries)
+            return _write_batch(sale, entries, one_by_one=one_by_one)
+        except _StockShort:
+            one_by_one = True  # not enough DB stock for the whole batch (only if the SKU is oversubscribed)
+            continue
         except IntegrityError:
             # Another persister committed some of these reservations first (redelivery, a re-claim):
-            # the unique reservation_id refused ours; the next attempt sees theirs and skips them.
+            # the unique reservation_id refused ours; the next attempt looks them up and skips them.
             if attempt == WRITE_ATTEMPTS:
                 raise
+            entries = [replace(e, fresh=False) for e in entries]
         except OperationalError as exc:
             if exc.args[0] not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
                 raise
         time.sleep(0.01 * attempt)
-    raise AssertionError("unreachable")
+        attempt += 1
 
 
-def reservation_persist_batch(*, sale_id: int, consumer: str, count: int) -> int:
+def reservation_persist_batch(*, sale_id: int, consumer: str, count: int, sale: FlashSale | None = None) -> int:
     """Persist one batch of the sale's stream. Returns how many entries it handled (0 = drained)."""
-    raw = persistence.read_batch(sale_id=sale_id, consumer=consumer, count=count)
-    if not raw:
+    batch = persistence.read_batch(sale_id=sale_id, consumer=consumer, count=count)
+    if not batch.entries:
         return 0
+    try:
+        _persist_batch(sale_id, consumer, batch, sale)
+    except BaseException:
+        persistence.batch_unsettled(sale_id=sale_id, consumer=consumer)  # re-read our pending ones first
+        raise
+    persistence.batch_settled(sale_id=sale_id, consumer=consumer)
+    return len(batch.entries)
+
+
+def _persist_batch(sale_id: int, consumer: str, batch: persistence.Batch, sale: FlashSale | None) -> None:
     entries, poison = [], []
-    for entry_id, fields in raw:
-        entry = persistence.parse_entry(entry_id, fields)
+    for entry_id, fields in batch.entries:
+        entry = persistence.parse_entry(entry_id, fields, fresh=batch.fresh)
         if entry is None or persistence.sale_of(entry.reservation_id) != sale_id:
             poison.append((entry_id, fields))
         else:
             entries.append(entry)
     if poison:
         persistence.park_poison(sale_id=sale_id, raw=poison)
-    worn = persistence.over_delivered(sale_id=sale_id, consumer=consumer, entry_ids=[e.entry_id for e in entries])
-    if worn:  # delivered again and again without settling (a crash loop): stop trying them
-        _give_up(sale_id, [e for e in entries if e.entry_id in worn], reason="too_many_deliveries")
-        entries = [e for e in entries if e.entry_id not in worn]
+    if not batch.fresh:  # read with ">", an entry has been delivered once: only re-reads need counting
+        worn = persistence.over_delivered(sale_id=sale_id, consumer=consumer, entry_ids=[e.entry_id for e in entries])
+        if worn:  # delivered again and again without settling (a crash loop): stop trying them
+            _give_up(sale_id, [e for e in entries if e.entry_id in worn], reason="too_many_deliveries")
+            entries = [e for e in entries if e.entry_id not in worn]
     if entries:
         started = time.monotonic()
-        _persist_entries(FlashSale.objects.using("default").get(pk=sale_id), entries)
+        _persist_entries(sale or FlashSale.objects.using(PRIMARY).get(pk=sale_id), entries)
         record_persist_batch(entries=len(entries), seconds=time.monotonic() - started)
-    return len(raw)
 
 
 def _persist_entries(sale: FlashSale, entries: list[Entry]) -> None:
@@ -153,8 +164,9 @@ def reservations_drain(*, sale_id: int, consumer: str | None = None, count: int 
 
 def _drain(sale_id: int, consumer: str, count: int, deadline: float) -> DrainResult:
     handled = 0
+    sale = FlashSale.objects.using(PRIMARY).filter(pk=sale_id).first()  # once per drain, not per batch
     while True:
-        n = reservation_persist_batch(sale_id=sale_id, consumer=consumer, count=count)
+        n = reservation_persist_batch(sale_id=sale_id, consumer=consumer, count=count, sale=sale)
         handled += n
         if n == 0:
             return DrainResult(handled, exhausted=False)

@@ -69,7 +69,7 @@ from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from orders import persistence, services
 sale_id, count = int(sys.argv[1]), int(sys.argv[2])
-raw = persistence.read_batch(sale_id=sale_id, consumer="crashes-after-commit", count=count)
+raw = persistence.read_batch(sale_id=sale_id, consumer="crashes-after-commit", count=count).entries
 entries = [persistence.parse_entry(entry_id, fields) for entry_id, fields in raw]
 with pinned_to_primary():
     outcomes = services._write_with_retries(FlashSale.objects.using("default").get(pk=sale_id), entries)

@@ -64,7 +64,7 @@ def test_another_users_order_and_reservation_are_404():
     alice, mallory = client_for(UserFactory()), client_for(UserFactory())
     rid = buy(alice, sale.pk).json()["reservation_id"]
     reservations_drain(sale_id=sale.pk)
-    order_id = Order.objects.get(reservation_id=rid).pk
+    order_id = Order.objects.using("default").get(reservation_id=rid).pk
     assert mallory.get(f"/api/reservations/{rid}").status_code == 404
     assert mallory.get(f"/api/orders/{order_id}/").status_code == 404
     assert mallory.get("/api/orders/").json() == []
