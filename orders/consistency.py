@@ -4,9 +4,15 @@ After a transaction that changes a user's orders commits on the primary, the pri
 that transaction is noted in Redis for the user. A later read of that user's orders asks the
 replica whether it has applied that GTID (``MASTER_GTID_WAIT(gtid, 0)``, no waiting) and reads the
 primary if not. Exact whatever the lag, and the replica still serves every read that is fresh.
+
+The markers live in one hash per period of MARKER_TTL seconds (``rw:users:<period>``, field = user
+id), kept for two periods. Why not a key per user: a persisted batch writes up to thousands of
+users, and one HSET for all of them costs a fraction of a SET each (it was 17 % of the persister).
+A reader looks in the current period's hash, then the previous one: one round trip either way.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -15,11 +21,15 @@ from django.db import connections
 from config.db_router import PRIMARY, REPLICA, is_pinned
 from inventory.redis_client import get_redis
 
-MARKER_TTL = 3600
+MARKER_TTL = 3600  # a marker is kept between one and two of these
 
 
-def _marker(user_id: int) -> str:
-    return f"rw:user:{user_id}"
+def _period_key(period: int) -> str:
+    return f"rw:users:{period}"
+
+
+def _period() -> int:
+    return int(time.time()) // MARKER_TTL
 
 
 def _tracking() -> bool:
@@ -36,9 +46,10 @@ def note_user_writes(user_ids: Iterable[int]) -> None:
         gtid = cursor.fetchone()[0]
     if not gtid:
         return
+    key = _period_key(_period())
     pipe = get_redis().pipeline(transaction=False)
-    for user_id in user_ids:
-        pipe.set(_marker(user_id), gtid, ex=MARKER_TTL)
+    pipe.hset(key, mapping=dict.fromkeys(user_ids, gtid))
+    pipe.expire(key, 2 * MARKER_TTL)
     pipe.execute()
 
 
@@ -48,7 +59,11 @@ def alias_for_user_reads(user_id: int) -> str:
         return PRIMARY
     if not _tracking():
         return REPLICA
-    gtid = get_redis().get(_marker(user_id))
+    period = _period()
+    pipe = get_redis().pipeline(transaction=False)
+    for key in (_period_key(period), _period_key(period - 1)):  # the newest marker first
+        pipe.hget(key, user_id)
+    gtid = next((g for g in pipe.execute() if g), None)
     if not gtid:
         return REPLICA
     with connections[REPLICA].cursor() as cursor:
