@@ -41,16 +41,19 @@ COMPONENTS = [
 # The same for the persister (a Celery pool process draining the stream).
 PERSIST_COMPONENTS = [
     ("Celery worker loop, task protocol, ack", r"\((celery|kombu|billiard|amqp)/"),
-    ("read a batch (XREADGROUP / XAUTOCLAIM)", r"read_batch"),
+    ("read a batch (XREADGROUP; XPENDING/XAUTOCLAIM when due)", r"read_batch"),
     ("parse entries", r"parse_entry|sale_of"),
-    ("XPENDING delivery counts", r"over_delivered"),
-    ("load the sale", r"reservation_persist_batch.*|query\.py.*\(get\)"),
-    ("DB: users exist + stock UPDATE + build orders", r"_new_orders|_take_stock"),
-    ("DB: skip known reservation ids", r"_write_batch.*|query\.py.*__iter__"),
-    ("DB: bulk INSERT orders + history", r"bulk_create"),
-    ("DB: COMMIT", r"transaction\.py.*__exit__|commit"),
+    ("XPENDING delivery counts (re-read entries only)", r"over_delivered"),
+    ("load the sale (once per drain)", r"QuerySet\.first \("),
+    ("DB: BEGIN (autocommit off)", r"Atomic\.__enter__ \("),
+    ("DB: users exist", r"known_users"),
+    ("DB: skip known reservation ids (re-read entries only)", r"_existing"),
+    ("DB: INSERT orders ... RETURNING (build + execute)", r"insert_orders|_insert_returning|_insert_orm"),
+    ("DB: INSERT history ... SELECT", r"insert_history"),
+    ("DB: stock UPDATE", r"_take_stock"),
+    ("DB: COMMIT (and autocommit on)", r"Atomic\.__exit__ \("),
     ("read-your-writes marker (GTID, Redis)", r"note_user_writes"),
-    ("settle.lua (XACK, XDEL, counters, statuses)", r"persistence\.py.*settle|inventory/scripts\.py"),
+    ("settle.lua (XACK, XDEL, counters, statuses)", r"^settle \(orders/persistence\.py|inventory/scripts\.py"),
     ("persist metrics (Redis)", r"record_persist_batch"),
 ]
 # Where the time is spent: the innermost frame, grouped.
@@ -181,4 +184,6 @@ def summarise(files: list[Path], *, log=print, top: int = 15, components_table=N
 
 
 if __name__ == "__main__":  # python -m bench.spy FILE... : summarise saved collapsed stacks again
-    summarise([Path(p) for p in sys.argv[1:]])
+    paths = [Path(p) for p in sys.argv[1:]]
+    persister = all(p.name.startswith("celery-") for p in paths)  # profile_persist's file names
+    summarise(paths, components_table=PERSIST_COMPONENTS if persister else None)
