@@ -2,7 +2,7 @@
 """The load benchmark of issue 6 (`make bench`, `BENCH_ARGS=--quick make bench`).
 
 Starts its own production-like stack (MariaDB primary + replica, Redis, RabbitMQ if reachable,
-the app server under test, a Celery worker), then, in one run:
+the app server under test, the Celery workers of the persister and of maintenance), then, in one run:
   1. per app server: a bare JSON view, the full purchase path and a naive SELECT … FOR UPDATE
      purchase, with wrk (bench/wrk/*.lua); the best server is chosen by purchase req/s;
   2. persistence: a pre-filled stream drained by the real Celery task, against one task per order;
@@ -166,6 +166,9 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
             workers.append(start_worker(stack.workdir, env, queue=stack.queue, concurrency=args.worker_concurrency,
                                         name="main"))
             procs.append(workers[0])
+            # As in production (Procfile, compose.yaml): expiry and reconciliation on a worker of their own.
+            procs.append(start_worker(stack.workdir, env, queue=stack.maintenance_queue, concurrency=1,
+                                      name="maintenance"))
         return workers[0]
 
     if args.persist_during_load:

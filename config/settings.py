@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from config.env import env_bool, env_db, env_int, env_list, env_rate, env_str
 
@@ -124,6 +125,18 @@ CELERY_TASK_ACKS_LATE = True  # Why: a task whose worker dies is redelivered, no
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "flashsale")
+# Why a queue of their own: with 100k unpaid orders due, expiry held both pool processes for over
+# ten minutes and the persister stopped (docs/performance.md). Expiry and reconciliation go here;
+# a worker started without -Q consumes both queues (task_queues), production runs one per queue.
+MAINTENANCE_QUEUE = env_str("CELERY_MAINTENANCE_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-maintenance")
+if MAINTENANCE_QUEUE == CELERY_TASK_DEFAULT_QUEUE:
+    raise ImproperlyConfigured("CELERY_MAINTENANCE_QUEUE must differ from CELERY_QUEUE (the persister's queue)")
+# Declared as Celery declares a queue it creates itself (a direct exchange and routing key of the same name).
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, MAINTENANCE_QUEUE)]
+CELERY_TASK_ROUTES = {
+    "orders.expire_unpaid": {"queue": MAINTENANCE_QUEUE},
+    "reconciliation.reconcile_all": {"queue": MAINTENANCE_QUEUE},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = (
@@ -156,6 +169,10 @@ if not FLASHSALE["CAPTCHA_REQUIRED"]:
     logging.getLogger("flashsale").warning("FLASHSALE_CAPTCHA_REQUIRED=false: purchase tokens are issued without a captcha")
 ORDER_PAYMENT_TIMEOUT = env_int("ORDER_PAYMENT_TIMEOUT", 900, minimum=1)
 ORDER_EXPIRY_INTERVAL = env_int("ORDER_EXPIRY_INTERVAL", 30, minimum=1)
+# One expiry run stops after this many seconds and the next beat tick goes on, so a backlog of
+# due orders never holds a worker process for long.
+ORDER_EXPIRY_MAX_SECONDS = env_int("ORDER_EXPIRY_MAX_SECONDS", max(1, min(10, ORDER_EXPIRY_INTERVAL // 2)), minimum=1,
+                                   maximum=ORDER_EXPIRY_INTERVAL)
 RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", 60, minimum=1)
 PAYMENT_GATEWAY_DECLINE = env_bool("PAYMENT_GATEWAY_DECLINE", False)
 CELERY_BEAT_SCHEDULE = {

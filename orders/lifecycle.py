@@ -7,7 +7,9 @@ nothing and say so. Expiry compares ``expires_at`` with the database clock, neve
 from __future__ import annotations
 
 import logging
+import time
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Now
@@ -92,14 +94,22 @@ def order_cancel(*, order_id: int, user_id: int | None, reason: str = "cancelled
     return _owned(order_id, user_id)
 
 
-def orders_expire(*, batch: int = 500) -> int:
-    """Cancel every order whose payment window has passed (database clock). Returns how many."""
+def orders_expire(*, batch: int = 500, max_seconds: float | None = None) -> int:
+    """Cancel orders whose payment window has passed (database clock), oldest first, in batches,
+    until none is due or ``max_seconds`` (default ORDER_EXPIRY_MAX_SECONDS) are spent; the next
+    run goes on from there. Returns how many it cancelled."""
+    budget = settings.ORDER_EXPIRY_MAX_SECONDS if max_seconds is None else max_seconds
+    deadline = time.monotonic() + budget
     closed = 0
     while True:
         with pinned_to_primary():
             due = list(Order.objects.filter(status=PENDING, expires_at__lte=Now()).select_related("sale")
                        .order_by("expires_at")[:batch])
-        closed += sum(_close(order, reason="payment_timeout", only_if_expired=True) for order in due)
+        for order in due:
+            closed += _close(order, reason="payment_timeout", only_if_expired=True)
+            if time.monotonic() > deadline:
+                logger.info("expiry stopped after %.1f s with %s cancelled; the next run goes on", budget, closed)
+                return closed
         if len(due) < batch:
             return closed
 

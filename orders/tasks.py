@@ -39,5 +39,6 @@ def persist_sweep() -> int:
 
 @shared_task(name="orders.expire_unpaid", ignore_result=True)
 def expire_unpaid() -> int:
-    """Beat, every ORDER_EXPIRY_INTERVAL seconds: cancel unpaid orders past their deadline."""
+    """Beat, every ORDER_EXPIRY_INTERVAL seconds: cancel unpaid orders past their deadline, for at
+    most ORDER_EXPIRY_MAX_SECONDS (routed to the maintenance queue, off the persister's)."""
     return orders_expire()

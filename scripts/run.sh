@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole system in the foreground: web (granian) + worker + beat under honcho.
+# Run the whole system in the foreground: web (granian) + workers + beat under honcho.
 #
 # Embedded mode (nothing configured): SQLite in var/, a redis-server on a free
 # local port with AOF in var/redis/ (started here, stopped on exit), DEBUG on,
@@ -124,6 +124,9 @@ if [ -z "${REDIS_URL:-}" ]; then
   log "embedded redis on $REDIS_URL"
 fi
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-$REDIS_URL}"
+# The Procfile's two workers consume these (the same defaults as config/settings.py).
+export CELERY_QUEUE="${CELERY_QUEUE:-flashsale}"
+export CELERY_MAINTENANCE_QUEUE="${CELERY_MAINTENANCE_QUEUE:-$CELERY_QUEUE-maintenance}"
 if ! $PY scripts/waitfor.py redis "$REDIS_URL" --timeout 60 ${REDIS_PID:+--pid "$REDIS_PID"}; then
   [ -n "$REDIS_PID" ] && tail -n 20 "$VAR_DIR/redis/wrapper.log" "$VAR_DIR/redis/redis.log" >&2 2>/dev/null
   die "Redis is not reachable at $(mask "$REDIS_URL")"

@@ -13,8 +13,8 @@ from tests.faults.figures import FIGURES
 def own_queue(monkeypatch, stack):
     """A Celery queue per test: retries a killed test's worker left behind never reach the next one.
 
-    The app's processes inherit CELERY_QUEUE (worker ``-Q``, web kicks, beat); the queue is
-    deleted from the suite's broker afterwards.
+    The app's processes inherit CELERY_QUEUE (worker ``-Q``, web kicks, beat; the maintenance
+    queue is ``<queue>-maintenance``); both are deleted from the suite's broker afterwards.
     """
     queue = f"{stack.queue}-{uuid.uuid4().hex[:6]}"
     monkeypatch.setenv("CELERY_QUEUE", queue)
@@ -23,7 +23,8 @@ def own_queue(monkeypatch, stack):
         from kombu import Connection
 
         with Connection(stack.broker_url, connect_timeout=5) as conn:
-            conn.default_channel.queue_delete(queue)
+            for name in (queue, f"{queue}-maintenance"):  # the maintenance queue derives from it
+                conn.default_channel.queue_delete(name)
     except Exception:  # a queue that was never declared, or the broker is away: nothing to clean
         pass
 

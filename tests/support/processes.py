@@ -29,9 +29,17 @@ class Proc(ProcessGroup):
         super().__init__(argv, log, env=env, cwd=ROOT)
 
 
-def start_worker(tmp: Path, *, concurrency: int = 2, env: dict[str, str] | None = None, name: str = "w") -> Proc:
-    log = tmp / f"celery-{name}.log"
+def queues() -> tuple[str, str]:
+    """This session's (or fault test's) persister queue and maintenance queue, as the app derives them."""
     queue = os.environ["CELERY_QUEUE"]
+    return queue, os.environ.get("CELERY_MAINTENANCE_QUEUE") or f"{queue}-maintenance"
+
+
+def start_worker(tmp: Path, *, concurrency: int = 2, env: dict[str, str] | None = None, name: str = "w",
+                 queue_names: list[str] | None = None) -> Proc:
+    """A prefork worker consuming ``queue_names`` (default: both of the app's queues)."""
+    log = tmp / f"celery-{name}.log"
+    queue = ",".join(queue_names or queues())
     proc = Proc([str(BIN / "celery"), "-A", "config.celery_app", "worker", "-Q", queue, "-n", f"{name}-{os.getpid()}@%h",
                  "--concurrency", str(concurrency), "--pool", "prefork", "--without-gossip", "--without-mingle",
                  "--without-heartbeat", "--loglevel", "INFO"], log, _env(env))
