@@ -131,6 +131,12 @@ def _own_pending(r, stream: str, consumer: str, count: int) -> list[tuple[str, d
     return [found[0] if found else (p["message_id"], None) for p, found in zip(pending, pipe.execute())]
 
 
+def rearm_kick(*, sale_id: int) -> None:
+    """The stream was found empty: let the next purchase wake a persister (purchase.lua debounces
+    its kicks with this key)."""
+    get_redis().delete(sale_keys(sale_id).kick)
+
+
 def settle(*, sale_id: int, entries: list[Entry], outcomes: dict[str, Outcome]) -> int:
     """Acknowledge and publish the outcome of persisted entries (after the DB commit)."""
     keys = sale_keys(sale_id)

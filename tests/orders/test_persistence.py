@@ -214,3 +214,27 @@ def test_an_entry_seen_for_the_first_time_whose_order_exists_is_not_written_twic
     assert client_for(orders.get(reservation_id=fields["rid"]).user).get(
         f"/api/reservations/{fields['rid']}").json()["status"] == "created"
     assert_invariants(sale, accepted_units=3)
+
+
+def test_a_purchase_made_as_the_last_drain_ends_is_persisted_without_waiting_for_beat(settings, monkeypatch):
+    from orders import persistence
+
+    settings.FLASHSALE = {**settings.FLASHSALE, "KICK_DEBOUNCE_MS": 60_000}  # the first kick's key outlives the test
+    sale = live_sale(quantity=10, limit=1)
+    _buy_many(sale, 1, prefix="first")
+    keys = sale_keys(sale.pk)
+    real = persistence.rearm_kick
+    late = []
+
+    def purchase_just_before_the_rearm(*, sale_id):
+        if not late:  # the drain has just read an empty stream; a purchase lands now, and its kick is debounced
+            late.extend(_buy_many(sale, 1, prefix="late"))
+            assert get_redis().exists(keys.kick)  # so no persister was woken for it
+        real(sale_id=sale_id)
+
+    monkeypatch.setattr(persistence, "rearm_kick", purchase_just_before_the_rearm)
+    assert reservations_drain(sale_id=sale.pk).handled == 2  # the drain read once more after the rearm
+    assert stream_len(sale.pk) == 0 and Order.objects.using("default").filter(reservation_id=late[0]).exists()
+    assert not get_redis().exists(keys.kick)
+    _buy_many(sale, 1, prefix="next")
+    assert get_redis().exists(keys.kick)  # the next purchase kicked a persister again
