@@ -26,7 +26,11 @@ def endpoint_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> No
         log(f"  {r.spec.label + mark:<24}{b.rps:>11.0f}{b.p50:>7.1f}{b.p99:>7.1f} |{p.rps:>15.0f}{p.p50:>7.1f}"
             f"{p.p99:>7.1f} |{n.rps:>12.0f}{n.p50:>7.1f}{n.p99:>7.1f} |{_ratio(p.rps, n.rps):>9.1f}"
             f"{_ratio(p.rps, b.rps):>8.2f}")
-    log("  (latencies in ms; * = chosen: highest purchase req/s with p99 <= 30 ms, else highest purchase req/s)")
+    log("  (latencies in ms; purchase: the median of its runs; * = chosen: highest purchase req/s with p99 <= 30 ms, "
+        "else highest purchase req/s)")
+    for r in runs:
+        if len(r.purchase_rps_all) > 1:
+            log(f"  {r.spec.label}: purchase runs {' / '.join(f'{x:.0f}' for x in r.purchase_rps_all)} req/s")
     for r in runs:
         if "auth" in r.results:
             a = r.results["auth"]

@@ -27,7 +27,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 FINAL_KEYS = ("purchase_rps", "purchase_p99_ms", "bare_rps", "naive_rps", "vs_naive", "vs_bare",
               "persist_orders_per_s", "oversell", "lost", "duplicates")
-FULL_SERVERS = "gunicorn-sync:2,gunicorn-gthread:2x4,gunicorn-gthread:4x4,granian:2x1,granian:2x2,granian:2x4"
+FULL_SERVERS = "gunicorn-sync:2,gunicorn-gthread:4x4,granian:2x2,granian:2x4,granian:3x2,granian:4x1"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, help="seconds of load for bare and naive (default 10; quick 3)")
     p.add_argument("--purchases", type=int, help="purchase requests of the purchase run, one token each "
                                                  "(default 20000; quick 2000)")
+    p.add_argument("--repeats", type=int, help="purchase runs per server, median reported (default 3; quick 1)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads for the endpoint runs (default 2)")
     p.add_argument("--connections", type=int, help="wrk connections for the endpoint runs (default 32; quick 16)")
     p.add_argument("--ratelimit", choices=("raised", "off"), default="raised",
@@ -65,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, wrk output, data files)")
     args = p.parse_args(argv)
     quick = args.quick
-    defaults = dict(servers="granian:2x2" if quick else FULL_SERVERS, duration=3 if quick else 10,
+    defaults = dict(servers="granian:2x2" if quick else FULL_SERVERS, duration=3 if quick else 10, repeats=1 if quick else 3,
                     purchases=2000 if quick else 20000, connections=16 if quick else 32,
                     persist=3000 if quick else 100_000, persist_one=300 if quick else 10_000,
                     sale_attempts=2000 if quick else 100_000, sale_users=200 if quick else 10_000,
@@ -175,10 +176,11 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
         worker()
     plan = endpoints.Plan(duration=args.duration, purchases=args.purchases, threads=args.threads,
                           connections=args.connections, warmup=1 if args.quick else 2, extra=not args.quick,
-                          persist_during_load=args.persist_during_load)
+                          persist_during_load=args.persist_during_load, repeats=args.repeats)
     log()
     log(f"== Endpoints: wrk {args.threads} threads, {args.connections} connections; bare and naive "
-        f"{args.duration:g}s each, purchase {args.purchases} requests (one pre-issued token each); Celery worker "
+        f"{args.duration:g}s each, purchase {args.purchases} requests (one pre-issued token each) x {args.repeats}, "
+        f"median reported; Celery worker "
         + ("running" if args.persist_during_load else "not running (reservations are persisted after these runs)"))
     runs = []
     for spec in specs:
