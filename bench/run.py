@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="CI smoke size: seconds of load per endpoint, a small sale")
     p.add_argument("--servers", help=f"comma-separated app servers to compare (default {FULL_SERVERS}; "
-                                      "quick: granian:2x2). Forms: gunicorn-sync:W, gunicorn-gthread:WxT, granian:WxT")
+                                      "quick: granian:4x1). Forms: gunicorn-sync:W, gunicorn-gthread:WxT, granian:WxT")
     p.add_argument("--duration", type=float, help="seconds of load for bare and naive (default 10; quick 3)")
     p.add_argument("--purchases", type=int, help="purchase requests of the purchase run, one token each "
                                                  "(default 20000; quick 2000)")
@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, wrk output, data files)")
     args = p.parse_args(argv)
     quick = args.quick
-    defaults = dict(servers="granian:2x2" if quick else FULL_SERVERS, duration=3 if quick else 10, repeats=1 if quick else 3,
+    defaults = dict(servers="granian:4x1" if quick else FULL_SERVERS, duration=3 if quick else 10, repeats=1 if quick else 3,
                     purchases=2000 if quick else 20000, connections=16 if quick else 32,
                     persist=3000 if quick else 100_000, persist_one=300 if quick else 10_000,
                     sale_attempts=2000 if quick else 100_000, sale_users=200 if quick else 10_000,
