@@ -71,3 +71,58 @@ def test_another_users_order_and_reservation_are_404():
     for guess in (order_id + 1, order_id - 1, 1):
         assert mallory.get(f"/api/orders/{guess}/").json()["code"] == "not_found"
     assert mallory.get("/api/reservations/not-a-reservation").status_code == 404
+
+
+@real_db
+def test_a_marker_noted_late_by_an_older_commit_does_not_hide_a_newer_write(stack):
+    """Two sessions commit writes for one user, A then B, and note them in the other order (real threads)."""
+    import threading
+
+    from django.contrib.auth import get_user_model
+    from django.db import connections, transaction
+
+    from orders.consistency import alias_for_user_reads, note_user_writes
+
+    shopper = UserFactory()
+    users = get_user_model().objects.using("default").filter(pk=shopper.pk)
+    a_committed, b_noted = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def session(name: str, commit_when: threading.Event | None, note_when: threading.Event | None, done: threading.Event):
+        try:
+            if commit_when is not None:
+                assert commit_when.wait(20)
+            with transaction.atomic(using="default"):
+                users.update(first_name=name)
+            if name == "a":
+                a_committed.set()
+            if note_when is not None:
+                assert note_when.wait(20)
+            note_user_writes([shopper.pk])
+            done.set()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    a_done, b_go = threading.Event(), threading.Event()
+    a = threading.Thread(target=session, args=("a", None, b_noted, a_done))
+    b = threading.Thread(target=session, args=("b", b_go, None, b_noted))
+    a.start()
+    b.start()  # it waits for b_go before committing
+    assert a_committed.wait(20)
+    stack.mariadb.wait_for_replica()  # the replica has A's write...
+    stack.mariadb.stop_replica_sql_thread()  # ...and will not get B's
+    try:
+        b_go.set()
+        a.join(30)
+        b.join(30)
+        assert not errors, errors
+        assert a_done.is_set() and b_noted.is_set()
+        assert get_user_model().objects.using("replica").get(pk=shopper.pk).first_name == "a"
+        # B's newer marker stands although A noted last, so the user's reads go to the primary.
+        assert alias_for_user_reads(shopper.pk) == "default"
+    finally:
+        stack.mariadb.start_replica_sql_thread()
+        stack.mariadb.wait_for_replica()
+    assert alias_for_user_reads(shopper.pk) == "replica"
