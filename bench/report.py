@@ -35,7 +35,7 @@ def endpoint_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> No
         if "auth" in r.results:
             a = r.results["auth"]
             drained = f"; purchase drained in {r.drain_s:.1f}s after its run" if r.drain_s else ""
-            log(f"  {r.spec.label}: DRF + TokenAuthentication only (bench/auth-ping) {a.rps:.0f} req/s, "
+            log(f"  {r.spec.label}: DRF + the app's token auth only (bench/auth-ping) {a.rps:.0f} req/s, "
                 f"p99 {a.p99:.1f} ms{drained}")
 
 

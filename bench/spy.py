@@ -28,7 +28,7 @@ COMPONENTS = [
     ("middleware: replica pin + cookie", r"PinPrimaryAfterWriteMiddleware|http/response\.py.*set_cookie"),
     ("middleware: project (config/middleware.py)", r"config/middleware\.py"),
     ("DRF dispatch, parsing, negotiation", r"rest_framework/(views|request|negotiation|parsers)\.py"),
-    ("DRF TokenAuthentication (DB query)", r"rest_framework/authentication\.py"),
+    ("DRF token authentication (DB query)", r"rest_framework/authentication\.py|config/authentication\.py"),
     ("DB connection health check (CONN_HEALTH_CHECKS ping)", r"is_usable|close_if_unusable_or_obsolete"),
     ("rate limits (django-ratelimit, Redis)", r"flashsale/ratelimits\.py|django_ratelimit/"),
     ("DRF serializers (input and output)", r"rest_framework/(serializers|fields)\.py|config/fields\.py"),
