@@ -4,6 +4,7 @@ Per sale: sold = accepted ≤ stock (no oversell), every accepted purchase is an
 lost), no reservation twice and nobody over the per-user limit (no duplicates), and Redis agrees
 with the database (stock, buyers' counts, nothing left in flight).
 """
+
 from __future__ import annotations
 
 import time
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from django.db import connections
 from django.db.models import Count, Q, Sum
 
+from config.redis import get_redis
 from flashsale.models import FlashSale
-from inventory.keys import sale_keys
 from inventory.models import Stock
-from inventory.redis_client import get_redis
+from inventory.redis_schema import sale_keys
 from orders.models import LIVE_STATUSES, Order
 
 
@@ -31,7 +32,7 @@ def stream_state(sale_id: int) -> tuple[int, int]:
 
 def drain(sale_id: int, *, timeout: float = 120.0, kick_every: float = 2.0) -> float:
     """Wake the persister until the sale's stream is empty; returns the seconds it took."""
-    from orders.tasks import persist_reservations
+    from orders.tasks import reservations_drain_task
 
     t0 = time.monotonic()
     last_kick = 0.0
@@ -40,9 +41,11 @@ def drain(sale_id: int, *, timeout: float = 120.0, kick_every: float = 2.0) -> f
         if xlen == 0 and inflight == 0:
             return time.monotonic() - t0
         if time.monotonic() - t0 > timeout:
-            raise RuntimeError(f"sale {sale_id}: stream not drained after {timeout:.0f}s ({xlen} entries, {inflight} in flight)")
+            raise RuntimeError(
+                f"sale {sale_id}: stream not drained after {timeout:.0f}s ({xlen} entries, {inflight} in flight)"
+            )
         if time.monotonic() - last_kick >= kick_every:
-            persist_reservations.delay(sale_id)
+            reservations_drain_task.delay(sale_id)
             last_kick = time.monotonic()
         time.sleep(0.05)
 
@@ -87,25 +90,44 @@ class SaleCheck:
         """Redis against the DB: |redis stock − (stock − DB sold)| + |buyers' counts − DB units|."""
         if self.redis_stock is None:
             return 0
-        return abs(self.redis_stock - (self.stock - self.db_sold)) + abs((self.redis_bought or 0) - self.live_units) \
+        return (
+            abs(self.redis_stock - (self.stock - self.db_sold))
+            + abs((self.redis_bought or 0) - self.live_units)
             + self.inflight
+        )
 
     @property
     def ok(self) -> bool:
-        return self.oversell == self.lost == self.duplicates == self.drift == 0 and self.failed == 0 \
-            and self.db_sold == self.live_units and self.accepted - self.failed == self.live_units
+        return (
+            self.oversell == self.lost == self.duplicates == self.drift == 0
+            and self.failed == 0
+            and self.db_sold == self.live_units
+            and self.accepted - self.failed == self.live_units
+        )
 
     def line(self) -> str:
-        redis = "-" if self.redis_stock is None else f"stock {self.redis_stock}, bought {self.redis_bought}, in flight {self.inflight}"
+        redis = (
+            "-"
+            if self.redis_stock is None
+            else f"stock {self.redis_stock}, bought {self.redis_bought}, in flight {self.inflight}"
+        )
         client = "" if self.client_accepted is None else f" (client saw {self.client_accepted})"
         verdict = "OK" if self.ok else "VIOLATED"
-        return (f"  {self.label:<28} stock {self.stock:>7}  accepted {self.accepted:>7}{client}  orders {self.orders:>7}"
-                f"  failed {self.failed}  DB sold {self.db_sold:>7}  Redis: {redis}  oversell {self.oversell}"
-                f"  lost {self.lost}  duplicates {self.duplicates}  drift {self.drift}  {verdict}")
+        return (
+            f"  {self.label:<28} stock {self.stock:>7}  accepted {self.accepted:>7}{client}  orders {self.orders:>7}"
+            f"  failed {self.failed}  DB sold {self.db_sold:>7}  Redis: {redis}  oversell {self.oversell}"
+            f"  lost {self.lost}  duplicates {self.duplicates}  drift {self.drift}  {verdict}"
+        )
 
 
-def check_sale(sale: FlashSale, label: str, *, accepted: int | None = None, client_accepted: int | None = None,
-               redis_backed: bool = True) -> SaleCheck:
+def check_sale(
+    sale: FlashSale,
+    label: str,
+    *,
+    accepted: int | None = None,
+    client_accepted: int | None = None,
+    redis_backed: bool = True,
+) -> SaleCheck:
     """``accepted`` defaults to the purchase script's own OK counter for the sale."""
     keys, r = sale_keys(sale.pk), get_redis()
     if redis_backed:
@@ -119,18 +141,46 @@ def check_sale(sale: FlashSale, label: str, *, accepted: int | None = None, clie
         xlen = inflight = 0
     connections["default"].close_if_unusable_or_obsolete()
     orders = Order.objects.using("default").filter(sale_id=sale.pk)
-    agg = orders.aggregate(n=Count("id"), failed=Count("id", filter=Q(status="failed")),
-                           live=Sum("quantity", filter=Q(status__in=LIVE_STATUSES)))
+    agg = orders.aggregate(
+        n=Count("id"),
+        failed=Count("id", filter=Q(status="failed")),
+        live=Sum("quantity", filter=Q(status__in=LIVE_STATUSES)),
+    )
     dup = orders.values("reservation_id").annotate(n=Count("id")).filter(n__gt=1).count()
-    over = orders.filter(status__in=LIVE_STATUSES).values("user_id").annotate(u=Sum("quantity")) \
-        .filter(u__gt=sale.per_user_limit).count()
+    over = (
+        orders.filter(status__in=LIVE_STATUSES)
+        .values("user_id")
+        .annotate(u=Sum("quantity"))
+        .filter(u__gt=sale.per_user_limit)
+        .count()
+    )
     stock = Stock.objects.using("default").get(pk=sale.sku_id)
-    return SaleCheck(label, sale.pk, stock.total, accepted if accepted is not None else agg["n"], client_accepted,
-                     agg["n"], agg["failed"], stock.sold, agg["live"] or 0, redis_stock, redis_bought, inflight, xlen,
-                     dup, over, given_accepted=accepted if not redis_backed else None)
+    return SaleCheck(
+        label,
+        sale.pk,
+        stock.total,
+        accepted if accepted is not None else agg["n"],
+        client_accepted,
+        agg["n"],
+        agg["failed"],
+        stock.sold,
+        agg["live"] or 0,
+        redis_stock,
+        redis_bought,
+        inflight,
+        xlen,
+        dup,
+        over,
+        given_accepted=accepted if not redis_backed else None,
+    )
 
 
 def recheck(previous: SaleCheck, sale: FlashSale) -> SaleCheck:
     """The same check again, later (after every stream was drained)."""
-    return check_sale(sale, previous.label, accepted=previous.given_accepted, client_accepted=previous.client_accepted,
-                      redis_backed=previous.redis_stock is not None)
+    return check_sale(
+        sale,
+        previous.label,
+        accepted=previous.given_accepted,
+        client_accepted=previous.client_accepted,
+        redis_backed=previous.redis_stock is not None,
+    )

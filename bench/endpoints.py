@@ -6,6 +6,7 @@
 (b) bare: ``GET /bench/ping``, a JSON view through the same middleware.
 (c) naive: ``POST /bench/naive/{id}/purchase``, SELECT … FOR UPDATE on the stock row per request.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,14 +51,31 @@ def _purchase(name, base, sale, shoppers, plan, workdir, *, quota_limit: float) 
     data = seed.issue_purchase_tokens(sale.pk, shoppers, workdir / f"tokens-{name}-{sale.pk}.txt")
     env = {"BENCH_DATA": str(data), "BENCH_PATH": f"/api/sales/{sale.pk}/purchase"}
     # Every answer but the 200 of a finished thread's parting GET /healthz is a purchase answer.
-    result = run_wrk(name, base, "purchase.lua", threads=plan.threads, connections=plan.connections,
-                     duration=quota_limit, env=env, quota=True, count_statuses=None)
+    result = run_wrk(
+        name,
+        base,
+        "purchase.lua",
+        threads=plan.threads,
+        connections=plan.connections,
+        duration=quota_limit,
+        env=env,
+        quota=True,
+        count_statuses=None,
+    )
     result.requests -= result.statuses.get("200", 0)
     return result
 
 
-def measure_server(spec: ServerSpec, *, env: dict[str, str], shoppers: list[seed.Shopper], plan: Plan,
-                   workdir: Path, log=print, on_running=None) -> ServerRun:
+def measure_server(
+    spec: ServerSpec,
+    *,
+    env: dict[str, str],
+    shoppers: list[seed.Shopper],
+    plan: Plan,
+    workdir: Path,
+    log=print,
+    on_running=None,
+) -> ServerRun:
     run = ServerRun(spec)
     server, base = start_server(spec, workdir, env)
     try:
@@ -70,8 +88,9 @@ def measure_server(spec: ServerSpec, *, env: dict[str, str], shoppers: list[seed
         if plan.persist_during_load:
             checks.drain(warm.pk)
 
-        run.results["bare"] = run_wrk("bare", base, "ping.lua", threads=plan.threads, connections=plan.connections,
-                                      duration=plan.duration)
+        run.results["bare"] = run_wrk(
+            "bare", base, "ping.lua", threads=plan.threads, connections=plan.connections, duration=plan.duration
+        )
         log(f"    bare      {_fmt(run.results['bare'])}")
 
         tries = []
@@ -79,13 +98,23 @@ def measure_server(spec: ServerSpec, *, env: dict[str, str], shoppers: list[seed
             sale = seed.create_sale(title=f"purchase {spec.label} #{attempt + 1}", stock=plan.purchases, limit=1)
             if on_running:
                 on_running("purchase", server)
-            res = _purchase("purchase", base, sale, shoppers[:plan.purchases], plan, workdir,
-                            quota_limit=max(60, plan.purchases / 20))
+            res = _purchase(
+                "purchase",
+                base,
+                sale,
+                shoppers[: plan.purchases],
+                plan,
+                workdir,
+                quota_limit=max(60, plan.purchases / 20),
+            )
             log(f"    purchase  {_fmt(res)}" + (f"  (run {attempt + 1} of {plan.repeats})" if plan.repeats > 1 else ""))
             if plan.persist_during_load:
                 run.drain_s = checks.drain(sale.pk)
-            run.checks.append(checks.check_sale(sale, f"purchase ({spec.label}) #{attempt + 1}",
-                                                client_accepted=res.statuses.get("202", 0)))
+            run.checks.append(
+                checks.check_sale(
+                    sale, f"purchase ({spec.label}) #{attempt + 1}", client_accepted=res.statuses.get("202", 0)
+                )
+            )
             tries.append(res)
         # Why the median of several: a few seconds of purchases swing by ±15 % on a shared 2-core box.
         run.results["purchase"] = sorted(tries, key=lambda r: r.rps)[len(tries) // 2]
@@ -94,17 +123,39 @@ def measure_server(spec: ServerSpec, *, env: dict[str, str], shoppers: list[seed
 
         naive = seed.create_sale(title=f"naive {spec.label}", stock=NAIVE_STOCK, limit=NAIVE_STOCK, preheat=False)
         run.results["naive"] = run_wrk(
-            "naive", base, "post_users.lua", threads=plan.threads, connections=plan.connections, duration=plan.duration,
-            env={"BENCH_DATA": str(users_file), "BENCH_PATH": f"/bench/naive/{naive.pk}/purchase",
-                 "BENCH_BODY": '{"quantity":1}'}, count_statuses={"202"})
+            "naive",
+            base,
+            "post_users.lua",
+            threads=plan.threads,
+            connections=plan.connections,
+            duration=plan.duration,
+            env={
+                "BENCH_DATA": str(users_file),
+                "BENCH_PATH": f"/bench/naive/{naive.pk}/purchase",
+                "BENCH_BODY": '{"quantity":1}',
+            },
+            count_statuses={"202"},
+        )
         log(f"    naive     {_fmt(run.results['naive'])}")
-        run.checks.append(checks.check_sale(naive, f"naive ({spec.label})", redis_backed=False,
-                                            client_accepted=run.results["naive"].statuses.get("202", 0)))
+        run.checks.append(
+            checks.check_sale(
+                naive,
+                f"naive ({spec.label})",
+                redis_backed=False,
+                client_accepted=run.results["naive"].statuses.get("202", 0),
+            )
+        )
         if plan.extra:
             run.results["auth"] = run_wrk(
-                "auth", base, "post_users.lua", threads=plan.threads, connections=plan.connections,
-                duration=plan.duration, env={"BENCH_DATA": str(users_file), "BENCH_PATH": "/bench/auth-ping"},
-                count_statuses={"200"})
+                "auth",
+                base,
+                "post_users.lua",
+                threads=plan.threads,
+                connections=plan.connections,
+                duration=plan.duration,
+                env={"BENCH_DATA": str(users_file), "BENCH_PATH": "/bench/auth-ping"},
+                count_statuses={"200"},
+            )
             log(f"    auth-only {_fmt(run.results['auth'])}")
     finally:
         server.stop()
@@ -117,6 +168,12 @@ def _workers(server) -> list[int]:
 
 def _fmt(r: LoadResult) -> str:
     errors = f"  errors {r.errors}" if r.errors else ""
-    exhausted = f"  ({r.exhausted_threads}/{r.threads} threads ran out of data)" if r.exhausted_threads and r.name != "purchase" else ""
-    return (f"{r.rps:8.0f} req/s  p50 {r.p50:6.1f} ms  p99 {r.p99:6.1f} ms  "
-            f"[{r.requests} in {r.seconds:.1f}s; {r.status_text()}]{errors}{exhausted}")
+    exhausted = (
+        f"  ({r.exhausted_threads}/{r.threads} threads ran out of data)"
+        if r.exhausted_threads and r.name != "purchase"
+        else ""
+    )
+    return (
+        f"{r.rps:8.0f} req/s  p50 {r.p50:6.1f} ms  p99 {r.p99:6.1f} ms  "
+        f"[{r.requests} in {r.seconds:.1f}s; {r.status_text()}]{errors}{exhausted}"
+    )

@@ -4,6 +4,7 @@ Two ways to run: for a fixed duration (bare and naive endpoints), or until every
 used its data (the purchase path, where each request needs a token of its own; the whole sale):
 each thread then leaves a marker file and we end wrk with SIGINT, which still prints its summary.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,15 +62,33 @@ class LoadResult:
         return sum(self.errors.values())
 
 
-def run_wrk(name: str, base_url: str, script: str, *, threads: int, connections: int, duration: float,
-            env: dict[str, str] | None = None, quota: bool = False, count_statuses: set[str] | None = None,
-            timeout_s: int = 10) -> LoadResult:
+def run_wrk(
+    name: str,
+    base_url: str,
+    script: str,
+    *,
+    threads: int,
+    connections: int,
+    duration: float,
+    env: dict[str, str] | None = None,
+    quota: bool = False,
+    count_statuses: set[str] | None = None,
+    timeout_s: int = 10,
+) -> LoadResult:
     """Run wrk with bench/wrk/<script>. ``quota``: end when every thread has finished its data
     (``duration`` is then only the upper bound). ``count_statuses``: which statuses are the
     measured requests (default: all)."""
     out = Path(tempfile.mkdtemp(prefix=f"wrk-{name}-", dir=OUT_ROOT))
-    argv = [wrk_binary(), f"-t{threads}", f"-c{connections}", f"-d{max(1, int(round(duration)))}s",
-            f"--timeout={timeout_s}s", "-s", str(WRK_DIR / script), base_url]
+    argv = [
+        wrk_binary(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, int(round(duration)))}s",
+        f"--timeout={timeout_s}s",
+        "-s",
+        str(WRK_DIR / script),
+        base_url,
+    ]
     full_env = {"PATH": "/usr/bin:/bin", "BENCH_OUT": str(out), "BENCH_THREADS": str(threads), **(env or {})}
     with open(out / "wrk.log", "wb") as log:
         proc = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=DIE_WITH_PARENT)
@@ -88,11 +107,17 @@ def run_wrk(name: str, base_url: str, script: str, *, threads: int, connections:
     statuses = {k: int(v) for k, v in raw["statuses"].items()}
     counted = sum(v for k, v in statuses.items() if count_statuses is None or k in count_statuses)
     return LoadResult(
-        name=name, requests=counted, seconds=raw["duration_us"] / 1e6, statuses=statuses,
+        name=name,
+        requests=counted,
+        seconds=raw["duration_us"] / 1e6,
+        statuses=statuses,
         latency_ms={k: float(v) / 1000 for k, v in raw["latency_us"].items()},
         errors={k: int(v) for k, v in raw["errors"].items() if int(v)},
-        exhausted_threads=int(raw["exhausted_threads"]), threads=threads, connections=connections,
-        extra={k: v for k, v in raw.items() if k not in ("statuses", "latency_us", "errors")}, out_dir=out,
+        exhausted_threads=int(raw["exhausted_threads"]),
+        threads=threads,
+        connections=connections,
+        extra={k: v for k, v in raw.items() if k not in ("statuses", "latency_us", "errors")},
+        out_dir=out,
     )
 
 

@@ -9,6 +9,7 @@ One per order: the same orders published as one ``bench.persist_one_order`` task
 no worker consumes yet; a worker for that queue then starts, and we time from its "ready" until
 the last order is committed.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,10 @@ class PersistResult:
         return self.batched_rate / self.one_rate if self.one_rate else 0.0
 
 
-def measure_batched(shoppers: list[seed.Shopper], n: int, *, tasks: int, log=print) -> tuple[float, float, checks.SaleCheck]:
-    from orders.tasks import persist_reservations
+def measure_batched(
+    shoppers: list[seed.Shopper], n: int, *, tasks: int, log=print
+) -> tuple[float, float, checks.SaleCheck]:
+    from orders.tasks import reservations_drain_task
 
     sale = seed.create_sale(title="persist batched", stock=n, limit=math.ceil(n / len(shoppers)))
     accepted, prefill_s = seed.prefill_stream(sale, shoppers, n)
@@ -57,7 +60,7 @@ def measure_batched(shoppers: list[seed.Shopper], n: int, *, tasks: int, log=pri
     log(f"    pre-filled {n} reservations through purchase.lua in {prefill_s:.1f}s")
     t0 = time.monotonic()
     for _ in range(tasks):
-        persist_reservations.delay(sale.pk)
+        reservations_drain_task.delay(sale.pk)
     while True:
         xlen, inflight = checks.stream_state(sale.pk)
         if xlen == 0 and inflight == 0:
@@ -69,8 +72,9 @@ def measure_batched(shoppers: list[seed.Shopper], n: int, *, tasks: int, log=pri
     return seconds, prefill_s, checks.check_sale(sale, "persist batched")
 
 
-def measure_one_per_order(shoppers: list[seed.Shopper], n: int, *, workdir: Path, env: dict[str, str],
-                          queue: str, concurrency: int) -> tuple[float, float, checks.SaleCheck]:
+def measure_one_per_order(
+    shoppers: list[seed.Shopper], n: int, *, workdir: Path, env: dict[str, str], queue: str, concurrency: int
+) -> tuple[float, float, checks.SaleCheck]:
     from bench.tasks import persist_one_order
     from config.celery_app import app
 
@@ -81,7 +85,9 @@ def measure_one_per_order(shoppers: list[seed.Shopper], n: int, *, workdir: Path
         for i in range(n):
             persist_one_order.apply_async(
                 args=[sale.pk, shoppers[i % len(shoppers)].user_id, f"{sale.pk}-{secrets.token_hex(12)}", 1, now_ms],
-                queue=queue, producer=producer)
+                queue=queue,
+                producer=producer,
+            )
     publish_s = time.monotonic() - t
     worker = start_worker(workdir, env, queue=queue, concurrency=concurrency, name="one")
     t0 = time.monotonic()

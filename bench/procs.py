@@ -4,6 +4,7 @@ Each runs in a process group of its own (so a stop reaches gunicorn's or Celery'
 an environment built from scratch by ``clean_env``: nothing of the caller's environment leaks in
 except the few variables a process needs to run at all (a test session's DATABASE_URL must not).
 """
+
 from __future__ import annotations
 
 import os
@@ -56,11 +57,40 @@ class ServerSpec:
     def argv(self, port: int) -> list[str]:
         bind = f"127.0.0.1:{port}"
         if self.kind == "granian":
-            return [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                    "--workers", str(self.workers), "--blocking-threads", str(self.threads), "--backlog", "2048",
-                    "--no-ws", "--log-level", "warning", "config.wsgi:application"]
-        common = [str(BIN / "gunicorn"), "config.wsgi:application", "--bind", bind, "--workers", str(self.workers),
-                  "--no-control-socket", "--backlog", "2048", "--timeout", "60", "--log-level", "warning"]
+            return [
+                str(BIN / "granian"),
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(self.workers),
+                "--blocking-threads",
+                str(self.threads),
+                "--backlog",
+                "2048",
+                "--no-ws",
+                "--log-level",
+                "warning",
+                "config.wsgi:application",
+            ]
+        common = [
+            str(BIN / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            str(self.workers),
+            "--no-control-socket",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ]
         if self.kind == "gunicorn-sync":
             return [*common, "--worker-class", "sync"]
         return [*common, "--worker-class", "gthread", "--threads", str(self.threads)]
@@ -85,18 +115,52 @@ def start_server(spec: ServerSpec, workdir: Path, env: dict[str, str]) -> tuple[
 def start_worker(workdir: Path, env: dict[str, str], *, queue: str, concurrency: int, name: str) -> Proc:
     # --loglevel INFO as in the Procfile: production's per-task log lines are part of the cost.
     log = workdir / f"celery-{name}.log"
-    proc = Proc(f"worker {name}", [str(BIN / "celery"), "-A", "config.celery_app", "worker", "-Q", queue,
-                                   "-n", f"{name}-{os.getpid()}@%h", "--concurrency", str(concurrency),
-                                   "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                                   "--loglevel", "INFO"], log, env)
+    proc = Proc(
+        f"worker {name}",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+        ],
+        log,
+        env,
+    )
     proc.wait_started(lambda: "ready." in log.read_text(errors="replace"), 40, f"worker {name}")
     return proc
 
 
 def start_beat(workdir: Path, env: dict[str, str]) -> Proc:
     log = workdir / "celery-beat.log"
-    proc = Proc("beat", [str(BIN / "celery"), "-A", "config.celery_app", "beat", "--loglevel", "INFO",
-                         "--schedule", str(workdir / "celerybeat-schedule"),
-                         "--pidfile", str(workdir / "celerybeat.pid")], log, env)
+    proc = Proc(
+        "beat",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config.celery_app",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(workdir / "celerybeat-schedule"),
+            "--pidfile",
+            str(workdir / "celerybeat.pid"),
+        ],
+        log,
+        env,
+    )
     proc.wait_started(lambda: "beat: Starting" in log.read_text(errors="replace"), 30, "celery beat")
     return proc

@@ -1,4 +1,5 @@
 """Tables and the machine-readable line of a bench run."""
+
 from __future__ import annotations
 
 from bench.endpoints import ServerRun
@@ -18,16 +19,22 @@ def _ratio(a: float, b: float) -> float:
 
 def endpoint_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> None:
     log()
-    log(f"  {'server':<24}{'bare req/s':>11}{'p50':>7}{'p99':>7} |{'purchase req/s':>15}{'p50':>7}{'p99':>7} |"
-        f"{'naive req/s':>12}{'p50':>7}{'p99':>7} |{'vs_naive':>9}{'vs_bare':>8}")
+    log(
+        f"  {'server':<24}{'bare req/s':>11}{'p50':>7}{'p99':>7} |{'purchase req/s':>15}{'p50':>7}{'p99':>7} |"
+        f"{'naive req/s':>12}{'p50':>7}{'p99':>7} |{'vs_naive':>9}{'vs_bare':>8}"
+    )
     for r in runs:
         b, p, n = r.results["bare"], r.results["purchase"], r.results["naive"]
         mark = " *" if r is chosen else ""
-        log(f"  {r.spec.label + mark:<24}{b.rps:>11.0f}{b.p50:>7.1f}{b.p99:>7.1f} |{p.rps:>15.0f}{p.p50:>7.1f}"
+        log(
+            f"  {r.spec.label + mark:<24}{b.rps:>11.0f}{b.p50:>7.1f}{b.p99:>7.1f} |{p.rps:>15.0f}{p.p50:>7.1f}"
             f"{p.p99:>7.1f} |{n.rps:>12.0f}{n.p50:>7.1f}{n.p99:>7.1f} |{_ratio(p.rps, n.rps):>9.1f}"
-            f"{_ratio(p.rps, b.rps):>8.2f}")
-    log("  (latencies in ms; purchase: the median of its runs; * = chosen: highest purchase req/s with p99 <= 30 ms, "
-        "else highest purchase req/s)")
+            f"{_ratio(p.rps, b.rps):>8.2f}"
+        )
+    log(
+        "  (latencies in ms; purchase: the median of its runs; * = chosen: highest purchase req/s with p99 <= 30 ms, "
+        "else highest purchase req/s)"
+    )
     for r in runs:
         if len(r.purchase_rps_all) > 1:
             log(f"  {r.spec.label}: purchase runs {' / '.join(f'{x:.0f}' for x in r.purchase_rps_all)} req/s")
@@ -35,48 +42,69 @@ def endpoint_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> No
         if "auth" in r.results:
             a = r.results["auth"]
             drained = f"; purchase drained in {r.drain_s:.1f}s after its run" if r.drain_s else ""
-            log(f"  {r.spec.label}: DRF + the app's token auth only (bench/auth-ping) {a.rps:.0f} req/s, "
-                f"p99 {a.p99:.1f} ms{drained}")
+            log(
+                f"  {r.spec.label}: DRF + the app's token auth only (bench/auth-ping) {a.rps:.0f} req/s, "
+                f"p99 {a.p99:.1f} ms{drained}"
+            )
 
 
 def ratelimit_delta(base: ServerRun, variant: ServerRun, base_mode: str, other: str, *, log=print) -> None:
     p0, p1 = base.results["purchase"], variant.results["purchase"]
-    log(f"  purchase with rate limits {base_mode}: {p0.rps:.0f} req/s p99 {p0.p99:.1f} ms; "
-        f"{other}: {p1.rps:.0f} req/s p99 {p1.p99:.1f} ms ({_ratio(p1.rps, p0.rps) - 1:+.0%})")
+    log(
+        f"  purchase with rate limits {base_mode}: {p0.rps:.0f} req/s p99 {p0.p99:.1f} ms; "
+        f"{other}: {p1.rps:.0f} req/s p99 {p1.p99:.1f} ms ({_ratio(p1.rps, p0.rps) - 1:+.0%})"
+    )
 
 
 def persist_table(res, *, log=print) -> None:
-    log(f"  batched stream -> MariaDB (orders.persist_reservations): {res.batched_orders} orders in "
-        f"{res.batched_seconds:.2f}s = {res.batched_rate:,.0f} orders/s")
-    log(f"  one Celery task per order (bench.persist_one_order):   {res.one_orders} orders in "
-        f"{res.one_seconds:.2f}s = {res.one_rate:,.0f} orders/s  (publishing them took {res.one_publish_seconds:.1f}s)")
+    log(
+        f"  batched stream -> MariaDB (orders.persist_reservations): {res.batched_orders} orders in "
+        f"{res.batched_seconds:.2f}s = {res.batched_rate:,.0f} orders/s"
+    )
+    log(
+        f"  one Celery task per order (bench.persist_one_order):   {res.one_orders} orders in "
+        f"{res.one_seconds:.2f}s = {res.one_rate:,.0f} orders/s  (publishing them took {res.one_publish_seconds:.1f}s)"
+    )
     log(f"  batched / one-per-order = {res.ratio:.1f}x")
 
 
 def chart_title(sale, server_label: str) -> str:
     sold = f"sold out in {sale.sold_out_s:.2f}s" if sale.sold_out_s is not None else "not sold out"
     lag = f"all persisted {sale.persist_lag_s:.2f}s after the last purchase" if sale.persist_lag_s is not None else ""
-    return (f"Whole sale: {sale.attempts:,} attempts from {sale.shoppers:,} shoppers on stock {sale.stock:,} "
-            f"({server_label}); {sold}; {lag}")
+    return (
+        f"Whole sale: {sale.attempts:,} attempts from {sale.shoppers:,} shoppers on stock {sale.stock:,} "
+        f"({server_label}); {sold}; {lag}"
+    )
 
 
 def sale_summary(sale, chart_path, *, log=print) -> None:
     load = sale.load
-    done = "" if load.exhausted_threads == load.threads else f" (STOPPED at the time limit: {load.exhausted_threads}/{load.threads} threads done)"
-    log(f"  {load.requests} requests in {load.seconds:.1f}s = {load.rps:.0f} req/s{done} "
-        f"({sale.latency['purchase']['n'] / load.seconds:.0f} purchase attempts/s)")
+    done = (
+        ""
+        if load.exhausted_threads == load.threads
+        else f" (STOPPED at the time limit: {load.exhausted_threads}/{load.threads} threads done)"
+    )
+    log(
+        f"  {load.requests} requests in {load.seconds:.1f}s = {load.rps:.0f} req/s{done} "
+        f"({sale.latency['purchase']['n'] / load.seconds:.0f} purchase attempts/s)"
+    )
     if sale.sold_out_s is not None:
         log(f"  time to sell out: {sale.sold_out_s:.2f}s (first request -> last accepted purchase)")
     if sale.persist_lag_s is not None:
         db = f" (DB timestamps: {sale.persist_lag_db_s:.2f}s)" if sale.persist_lag_db_s is not None else ""
         log(f"  last purchase -> every order committed: {sale.persist_lag_s:.2f}s, sampled every 100 ms{db}")
     else:
-        log(f"  NOT every order was committed within 60 s of the end of the load ({sale.check.orders} of {sale.accepted})")
+        log(
+            f"  NOT every order was committed within 60 s of the end of the load "
+            f"({sale.check.orders} of {sale.accepted})"
+        )
     for kind in ("token", "purchase"):
         lat = sale.latency[kind]
         st = " ".join(f"{k}:{v}" for k, v in sorted(sale.statuses[kind].items()))
-        log(f"  {kind:<8} n={lat['n']:<7} p50 {lat['p50']:.1f} ms  p90 {lat['p90']:.1f}  p99 {lat['p99']:.1f}  "
-            f"p99.9 {lat['p99.9']:.1f}  max {lat['max']:.1f}   [{st}]")
+        log(
+            f"  {kind:<8} n={lat['n']:<7} p50 {lat['p50']:.1f} ms  p90 {lat['p90']:.1f}  p99 {lat['p99']:.1f}  "
+            f"p99.9 {lat['p99.9']:.1f}  max {lat['max']:.1f}   [{st}]"
+        )
     log(f"  accepted {sale.accepted} of stock {sale.stock}; chart: {chart_path}")
 
 

@@ -5,6 +5,7 @@ its own previous request got. A side thread samples the stream length, the Redis
 persisted orders every 100 ms. Reported: time to sell out, time from the last accepted purchase
 until every order is committed, latency percentiles per request kind, and a PNG chart.
 """
+
 from __future__ import annotations
 
 import threading
@@ -17,8 +18,8 @@ from django.db.models import Count, Max
 
 from bench import checks, seed
 from bench.load import LoadResult, run_wrk
-from inventory.keys import sale_keys
-from inventory.redis_client import get_redis
+from config.redis import get_redis
+from inventory.redis_schema import sale_keys
 from orders.models import Order
 
 SAMPLE_EVERY = 0.1
@@ -82,16 +83,31 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
-def run_sale(base: str, shoppers: list[seed.Shopper], *, stock: int, attempts: int, connections_: int,
-             workdir: Path, limit_s: float) -> SaleResult:
+def run_sale(
+    base: str,
+    shoppers: list[seed.Shopper],
+    *,
+    stock: int,
+    attempts: int,
+    connections_: int,
+    workdir: Path,
+    limit_s: float,
+) -> SaleResult:
     sale = seed.create_sale(title="whole sale", stock=stock, limit=1)
     users = seed.write_users_file(workdir / "users-sale.txt", shoppers)
     sampler = Sampler(sale.pk)
     sampler.start()
     try:
-        load = run_wrk("sale", base, "sale.lua", threads=connections_, connections=connections_, duration=limit_s,
-                       env={"BENCH_DATA": str(users), "BENCH_SALE": str(sale.pk), "BENCH_QUOTA": str(attempts)},
-                       quota=True)
+        load = run_wrk(
+            "sale",
+            base,
+            "sale.lua",
+            threads=connections_,
+            connections=connections_,
+            duration=limit_s,
+            env={"BENCH_DATA": str(users), "BENCH_SALE": str(sale.pk), "BENCH_QUOTA": str(attempts)},
+            quota=True,
+        )
         records = _read_records(load.out_dir / "records.csv")
         accepted = int(get_redis().hget(sale_keys(sale.pk).stats, "purchase:OK") or 0)
         deadline = time.monotonic() + 60
@@ -103,8 +119,11 @@ def run_sale(base: str, shoppers: list[seed.Shopper], *, stock: int, attempts: i
     finally:
         sampler.stop()
     t_start = min(t - lat / 1000 for t, _k, _s, lat in records) if records else time.monotonic()
-    times = Order.objects.using("default").filter(sale_id=sale.pk).aggregate(
-        n=Count("id"), last_reserved=Max("reserved_at"), last_created=Max("created_at"))
+    times = (
+        Order.objects.using("default")
+        .filter(sale_id=sale.pk)
+        .aggregate(n=Count("id"), last_reserved=Max("reserved_at"), last_created=Max("created_at"))
+    )
     # The last accepted purchase, as the client saw it (the 202 of the unit that sold the stock out).
     last_202 = max((t for t, k, s, _lat in records if k == 2 and s == 202), default=None)
     sold_out_s = persist_lag_s = persist_lag_db_s = None
@@ -114,9 +133,20 @@ def run_sale(base: str, shoppers: list[seed.Shopper], *, stock: int, attempts: i
         persist_lag_s = None if done is None else max(0.0, done - last_202)
     if times["n"] >= accepted and times["last_reserved"]:
         persist_lag_db_s = (times["last_created"] - times["last_reserved"]).total_seconds()
-    result = SaleResult(attempts, len(shoppers), stock, load,
-                        [(t - t_start, k, s, lat) for t, k, s, lat in records], sampler.samples, t_start,
-                        sold_out_s, persist_lag_s, persist_lag_db_s, accepted, checks.check_sale(sale, "whole sale"))
+    result = SaleResult(
+        attempts,
+        len(shoppers),
+        stock,
+        load,
+        [(t - t_start, k, s, lat) for t, k, s, lat in records],
+        sampler.samples,
+        t_start,
+        sold_out_s,
+        persist_lag_s,
+        persist_lag_db_s,
+        accepted,
+        checks.check_sale(sale, "whole sale"),
+    )
     _summarise(result)
     return result
 
@@ -133,7 +163,9 @@ def _summarise(result: SaleResult) -> None:
     for kind, name in ((1, "token"), (2, "purchase")):
         lats = sorted(lat for _t, k, _s, lat in result.records if k == kind)
         result.latency[name] = {f"p{q}": percentile(lats, q) for q in (50, 90, 99, 99.9)} | {
-            "max": lats[-1] if lats else 0.0, "n": len(lats)}
+            "max": lats[-1] if lats else 0.0,
+            "n": len(lats),
+        }
         counts: dict[int, int] = {}
         for _t, k, s, _lat in result.records:
             if k == kind:
@@ -167,12 +199,23 @@ def chart(result: SaleResult, path: Path, title: str) -> Path:
     top.legend(loc="upper right")
     top.grid(alpha=0.3)
     st = [s.t - result.t_start for s in result.samples]
-    bottom.plot(st, [s.stream for s in result.samples], color="tab:blue",
-                label="queue depth: stream entries not yet persisted (left)")
+    bottom.plot(
+        st,
+        [s.stream for s in result.samples],
+        color="tab:blue",
+        label="queue depth: stream entries not yet persisted (left)",
+    )
     right = bottom.twinx()
-    right.plot(st, [s.stock for s in result.samples], color="tab:orange", linestyle="--", label="Redis stock left (right)")
-    right.plot(st, [s.persisted for s in result.samples], color="tab:green", linestyle=":",
-               label="orders committed in MariaDB (right)")
+    right.plot(
+        st, [s.stock for s in result.samples], color="tab:orange", linestyle="--", label="Redis stock left (right)"
+    )
+    right.plot(
+        st,
+        [s.persisted for s in result.samples],
+        color="tab:green",
+        linestyle=":",
+        label="orders committed in MariaDB (right)",
+    )
     right.set_ylabel("units / orders")
     if result.sold_out_s is not None:
         for ax in (top, bottom):

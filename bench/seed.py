@@ -4,6 +4,7 @@ Everything goes through the app's own models and functions (``token_sign``, ``sa
 purchase Lua script), only batched: creating 100k users or tokens one request at a time would take
 longer than the measurements.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -18,14 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from config.redis import get_redis
 from flashsale.models import FlashSale
-from flashsale.services import purchase_script_call
+from flashsale.services import purchase_ask
 from flashsale.tokens import token_sign
-from inventory import scripts
-from inventory.keys import sale_keys
 from inventory.models import Sku, Stock
-from inventory.redis_client import get_redis
-from inventory.services import sale_preheat
+from inventory.redis_schema import reservation_id_new, sale_keys
+from inventory.scripts import script
+from inventory.services import purchase_script_arguments
+from reconciliation.preheat import sale_preheat
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,13 @@ def create_shoppers(n: int, *, batch: int = 5000) -> list[Shopper]:
     first = User.objects.count()
     names = [f"bench{first + i:07d}" for i in range(n)]
     for lo in range(0, n, batch):
-        User.objects.bulk_create([User(username=name, password="!") for name in names[lo:lo + batch]])
-    ids = list(User.objects.filter(username__gte=names[0], username__lte=names[-1]).order_by("id")
-               .values_list("id", flat=True))
+        User.objects.bulk_create([User(username=name, password="!") for name in names[lo : lo + batch]])
+    ids = list(
+        User.objects.filter(username__gte=names[0], username__lte=names[-1]).order_by("id").values_list("id", flat=True)
+    )
     shoppers = [Shopper(uid, secrets.token_hex(20)) for uid in ids]
     for lo in range(0, len(shoppers), batch):
-        Token.objects.bulk_create([Token(user_id=s.user_id, key=s.api_token) for s in shoppers[lo:lo + batch]])
+        Token.objects.bulk_create([Token(user_id=s.user_id, key=s.api_token) for s in shoppers[lo : lo + batch]])
     return shoppers
 
 
@@ -55,8 +58,15 @@ def create_sale(*, title: str, stock: int, limit: int, preheat: bool = True) -> 
     with transaction.atomic():
         sku = Sku.objects.create(name=f"Bench phone ({title})", price="999.00")
         Stock.objects.create(sku=sku, total=stock)
-        sale = FlashSale.objects.create(sku=sku, title=title, price="199.00", quantity=stock, per_user_limit=limit,
-                                        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(days=1))
+        sale = FlashSale.objects.create(
+            sku=sku,
+            title=title,
+            price="199.00",
+            quantity=stock,
+            per_user_limit=limit,
+            starts_at=now - timedelta(minutes=1),
+            ends_at=now + timedelta(days=1),
+        )
     if preheat:
         sale_preheat(sale_id=sale.pk)
         sale.refresh_from_db()
@@ -75,7 +85,7 @@ def issue_purchase_tokens(sale_id: int, shoppers: list[Shopper], path: Path, *, 
     lines = []
     for lo in range(0, len(shoppers), chunk):
         pipe = r.pipeline(transaction=False)
-        for s in shoppers[lo:lo + chunk]:
+        for s in shoppers[lo : lo + chunk]:
             token, nonce = token_sign(user_id=s.user_id, sale_id=sale_id)
             pipe.set(keys.token(s.user_id), nonce, ex=ttl)
             lines.append(f"{s.user_id} {s.api_token} {token}\n")
@@ -93,17 +103,17 @@ def prefill_stream(sale: FlashSale, shoppers: list[Shopper], n: int, *, chunk: i
     Returns (accepted, seconds).
     """
     keys, cfg, r = sale_keys(sale.pk), settings.FLASHSALE, get_redis()
-    purchase = scripts.script("purchase")
+    purchase = script("purchase")
     t = time.monotonic()
     accepted = 0
     for lo in range(0, n, chunk):
         pipe = r.pipeline(transaction=False)
         for i in range(lo, min(n, lo + chunk)):
             uid = shoppers[i % len(shoppers)].user_id
-            nonce, rid = secrets.token_urlsafe(16), f"{sale.pk}-{secrets.token_hex(12)}"
+            nonce, rid = secrets.token_urlsafe(16), reservation_id_new(sale.pk)
             pipe.set(keys.token(uid), nonce, ex=cfg["TOKEN_TTL"])
-            script_keys, script_args = purchase_script_call(sale_id=sale.pk, user_id=uid, quantity=1, nonce=nonce,
-                                                            reservation_id=rid)
+            ask = purchase_ask(sale_id=sale.pk, user_id=uid, quantity=1, nonce=nonce, reservation_id=rid)
+            script_keys, script_args = purchase_script_arguments(ask)
             purchase(keys=script_keys, args=script_args, client=pipe)
         for answer in pipe.execute()[1::2]:
             accepted += answer[0] == "OK"

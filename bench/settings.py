@@ -3,6 +3,7 @@
 Selected with DJANGO_SETTINGS_MODULE=bench.settings by bench/run.py only. The app itself never
 imports anything from bench/, so the naive view and the ping views are never in the app's URLs.
 """
+
 from config.settings import *  # noqa: F401,F403
 
 ROOT_URLCONF = "bench.urls"

@@ -4,6 +4,7 @@ The profiled run is separate from the measured ones (sampling costs the workers 
 writes py-spy's collapsed stacks per worker and prints where the workers' CPU time goes: the
 share of samples inside each of a few groups of frames (inclusive), and the top functions.
 """
+
 from __future__ import annotations
 
 import collections
@@ -33,8 +34,8 @@ COMPONENTS = [
     ("rate limits (django-ratelimit, Redis)", r"flashsale/ratelimits\.py|django_ratelimit/"),
     ("DRF serializers (input and output)", r"rest_framework/(serializers|fields)\.py|config/fields\.py"),
     ("purchase token verify (signing)", r"flashsale/tokens\.py|django/core/signing"),
-    ("purchase Lua script (one Redis call)", r"inventory/scripts\.py"),
-    ("persist kick publish (background thread)", r"orders/kick\.py"),
+    ("purchase Lua script (one Redis call)", r"inventory/services\.py|config/redis\.py"),
+    ("persister wake-up publish (background thread)", r"flashsale/persister_wakeup\.py"),
     ("DRF response rendering", r"rest_framework/(response|renderers)\.py|template/response"),
     ("Django 4xx logging", r"log_response"),
 ]
@@ -42,7 +43,7 @@ COMPONENTS = [
 PERSIST_COMPONENTS = [
     ("Celery worker loop, task protocol, ack", r"\((celery|kombu|billiard|amqp)/"),
     ("read a batch (XREADGROUP; XPENDING/XAUTOCLAIM when due)", r"read_batch"),
-    ("parse entries", r"parse_entry|sale_of"),
+    ("parse entries", r"stream_entry_parse|reservation_id_sale"),
     ("XPENDING delivery counts (re-read entries only)", r"over_delivered"),
     ("load the sale (once per drain)", r"QuerySet\.first \("),
     ("DB: BEGIN (autocommit off)", r"Atomic\.__enter__ \("),
@@ -53,8 +54,8 @@ PERSIST_COMPONENTS = [
     ("DB: stock UPDATE", r"_take_stock"),
     ("DB: COMMIT (and autocommit on)", r"Atomic\.__exit__ \("),
     ("read-your-writes marker (GTID, Redis)", r"note_user_writes"),
-    ("settle.lua (XACK, XDEL, counters, statuses)", r"^settle \(orders/persistence\.py|inventory/scripts\.py"),
-    ("persist metrics (Redis)", r"record_persist_batch"),
+    ("settle.lua (XACK, XDEL, counters, statuses)", r"^settle \(orders/stream_consumer\.py|reservations_settle"),
+    ("persist metrics (Redis)", r"persist_batch_record"),
 ]
 # Where the time is spent: the innermost frame, grouped.
 LEAVES = [
@@ -72,7 +73,9 @@ def pyspy() -> str:
     return path
 
 
-def profile_purchase(spec, *, env: dict[str, str], shoppers: list, plan, workdir: Path, out_dir: Path, log=print) -> None:
+def profile_purchase(
+    spec, *, env: dict[str, str], shoppers: list, plan, workdir: Path, out_dir: Path, log=print
+) -> None:
     from bench import checks, seed  # Django must be set up first (bench/run.py does)
     from bench.endpoints import _purchase
     from bench.load import run_wrk
@@ -87,11 +90,13 @@ def profile_purchase(spec, *, env: dict[str, str], shoppers: list, plan, workdir
         checks.drain(warm.pk)
         sale = seed.create_sale(title="profiled purchase", stock=plan.purchases, limit=1)
         spies = _spy_on(server.children() or [server.pid], out_dir, spec.kind)
-        result = _purchase("profiled", base, sale, shoppers[:plan.purchases], plan, workdir, quota_limit=600)
+        result = _purchase("profiled", base, sale, shoppers[: plan.purchases], plan, workdir, quota_limit=600)
         _stop(spies)
         checks.drain(sale.pk)
-        log(f"  profiled purchase run ({spec.label}, py-spy at 200 Hz on {len(spies)} workers): "
-            f"{result.rps:.0f} req/s, p99 {result.p99:.1f} ms")
+        log(
+            f"  profiled purchase run ({spec.label}, py-spy at 200 Hz on {len(spies)} workers): "
+            f"{result.rps:.0f} req/s, p99 {result.p99:.1f} ms"
+        )
         summarise([raw for raw, _ in spies], log=log)
     finally:
         server.stop()
@@ -103,7 +108,7 @@ def profile_persist(worker, *, shoppers: list, n: int, tasks: int, out_dir: Path
     import time
 
     from bench import checks, seed
-    from orders.tasks import persist_reservations
+    from orders.tasks import reservations_drain_task
 
     out_dir.mkdir(parents=True, exist_ok=True)
     sale = seed.create_sale(title="profiled persist", stock=n, limit=math.ceil(n / len(shoppers)))
@@ -111,20 +116,41 @@ def profile_persist(worker, *, shoppers: list, n: int, tasks: int, out_dir: Path
     spies = _spy_on(worker.children() or [worker.pid], out_dir, "celery")
     t0 = time.monotonic()
     for _ in range(tasks):
-        persist_reservations.delay(sale.pk)
+        reservations_drain_task.delay(sale.pk)
     checks.drain(sale.pk, timeout=600)
     seconds = time.monotonic() - t0
     _stop(spies)
-    log(f"  profiled drain of {n} reservations (py-spy at 200 Hz on {len(spies)} pool processes): "
-        f"{n / seconds:,.0f} orders/s")
+    log(
+        f"  profiled drain of {n} reservations (py-spy at 200 Hz on {len(spies)} pool processes): "
+        f"{n / seconds:,.0f} orders/s"
+    )
     summarise([raw for raw, _ in spies], log=log, components_table=PERSIST_COMPONENTS)
 
 
 def _spy_on(pids: list[int], out_dir: Path, label: str) -> list:
-    return [(out_dir / f"{label}-{pid}.txt", subprocess.Popen(
-        [pyspy(), "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--output",
-         str(out_dir / f"{label}-{pid}.txt"), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
-        for pid in pids]
+    return [
+        (
+            out_dir / f"{label}-{pid}.txt",
+            subprocess.Popen(
+                [
+                    pyspy(),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out_dir / f"{label}-{pid}.txt"),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            ),
+        )
+        for pid in pids
+    ]
 
 
 def _stop(spies: list) -> None:

@@ -4,6 +4,7 @@ MariaDB primary + replica and Redis (AOF everysec) from devstack.start_services;
 127.0.0.1:5672 when reachable (a queue of our own), else the bench Redis as the broker (said in the
 output). This process then configures Django (bench.settings) against the stack and migrates it.
 """
+
 from __future__ import annotations
 
 import os
@@ -87,8 +88,11 @@ def start_stack(*, ratelimit: str, log=print) -> Stack:
     stack = start_services(name="flashsale-bench", db_name=DB_NAME, stack_class=Stack, ratelimit=ratelimit)
     (stack.workdir / "var").mkdir()
     stack.timings["services"] = stack.timings["redis"] + stack.timings["mariadb_pair"]
-    log(f"stack: MariaDB primary :{stack.mariadb.primary_port} + replica :{stack.mariadb.replica_port}, "
-        f"Redis :{stack.redis.port} (AOF everysec), broker {stack.broker_name}, queue {stack.queue}, dir {stack.workdir}")
+    log(
+        f"stack: MariaDB primary :{stack.mariadb.primary_port} + replica :{stack.mariadb.replica_port}, "
+        f"Redis :{stack.redis.port} (AOF everysec), broker {stack.broker_name}, queue {stack.queue}, "
+        f"dir {stack.workdir}"
+    )
     return stack
 
 

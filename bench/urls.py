@@ -1,4 +1,5 @@
 """The app's URLs plus three bench-only endpoints (never part of config/urls.py)."""
+
 from django.urls import include, path
 
 from bench import views

@@ -6,6 +6,7 @@
   with SELECT … FOR UPDATE inside the request, check, write the order, commit. It is the baseline
   of ``vs_naive``, and deliberately never part of the app.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -51,9 +52,16 @@ class NaivePurchaseApi(APIView):
                 raise ApplicationError("No such sale.", code="not_found", status=404)
             # The naive part: every buyer of the SKU queues on this row lock for the whole request.
             stock = Stock.objects.using(PRIMARY).select_for_update().get(sku_id=sale.sku_id)
-            bought = Order.objects.using(PRIMARY).filter(
-                sale_id=sale.pk, user_id=request.user.pk, status__in=LIVE_STATUSES,
-            ).aggregate(n=Sum("quantity"))["n"] or 0
+            bought = (
+                Order.objects.using(PRIMARY)
+                .filter(
+                    sale_id=sale.pk,
+                    user_id=request.user.pk,
+                    status__in=LIVE_STATUSES,
+                )
+                .aggregate(n=Sum("quantity"))["n"]
+                or 0
+            )
             if bought + qty > sale.per_user_limit:
                 raise ApplicationError("Limit reached.", code="limit_reached", status=409)
             if stock.total - stock.sold < qty:
@@ -62,8 +70,13 @@ class NaivePurchaseApi(APIView):
             stock.save(update_fields=["sold", "updated_at"])
             now = timezone.now()
             order = Order.objects.using(PRIMARY).create(
-                reservation_id=f"{sale.pk}-{secrets.token_hex(12)}", user_id=request.user.pk, sale_id=sale.pk,
-                quantity=qty, price=sale.price, status=OrderStatus.PENDING_PAYMENT, reserved_at=now,
+                reservation_id=f"{sale.pk}-{secrets.token_hex(12)}",
+                user_id=request.user.pk,
+                sale_id=sale.pk,
+                quantity=qty,
+                price=sale.price,
+                status=OrderStatus.PENDING_PAYMENT,
+                reserved_at=now,
                 expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
             )
         return Response({"order_id": order.pk, "status": "created"}, status=202)

@@ -1,4 +1,5 @@
 """The Celery app. Every task reads the primary: a worker acts on what it just wrote."""
+
 import os
 
 from celery import Celery
@@ -34,7 +35,7 @@ def _fresh_connections_after_fork(**_):
     # Why: sockets inherited from the parent must not be shared by forked children.
     from django.db import connections
 
-    from inventory.redis_client import reset_redis
+    from config.redis import reset_redis
 
     for conn in connections.all(initialized_only=True):
         conn.close()

@@ -4,6 +4,7 @@ The leftmost X-Forwarded-For entry is whatever the client wrote; only the entrie
 proxies we trust mean anything. So walk the header from the right, skipping trusted proxies,
 and take the first address that is not one.
 """
+
 from __future__ import annotations
 
 import functools

@@ -8,6 +8,7 @@ A read is pinned to the primary (design §3):
 - inside every Celery task (``pinned_to_primary`` is entered by a task signal);
 - in selectors that need fresh data, which wrap themselves in ``pinned_to_primary()``.
 """
+
 from __future__ import annotations
 
 import contextvars

@@ -4,6 +4,7 @@ Every setting the project reads from the environment goes through one of these, 
 typo such as ``ORDER_PAYMENT_TIMEOUT=15m`` stops the process at start instead of
 misbehaving at 20:00 on sale day.
 """
+
 from __future__ import annotations
 
 import re

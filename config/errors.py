@@ -3,6 +3,7 @@
 Services raise ``ApplicationError`` subclasses with a stable ``code``; the DRF exception handler
 below (``error_reply``) maps those and every framework, Redis and rate-limit error to that shape.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,26 +18,30 @@ from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from config.error_codes import error_code
+
 logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
-    status = 400
-    code = "invalid"
-    message = "The request is invalid."
+    """A domain error: a registered code (``config.error_codes``), a message, optional details.
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, status: int | None = None, details=None):
-        self.message = message or self.message
+    It carries no HTTP status: the registry gives it, at the API, through ``error_reply``.
+    """
+
+    code = "invalid"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, details=None):
         self.code = code or self.code
-        self.status = status or self.status
+        self.message = message or error_code(self.code).message
         self.details = details
         super().__init__(self.message)
 
 
 class ServiceUnavailable(ApplicationError):
-    status = 503
+    """Redis or the sale's state is away: "unknown", never "sold out"."""
+
     code = "sale_unavailable"
-    message = "The sale is temporarily unavailable; please try again shortly."
 
 
 def error_body(code: str, message: str, details=None) -> dict:
@@ -61,53 +66,61 @@ class ErrorReply:
 
 
 _DRF_CODES = {
-    drf.NotAuthenticated: ("not_authenticated", 401),
-    drf.AuthenticationFailed: ("not_authenticated", 401),
-    drf.PermissionDenied: ("forbidden", 403),
-    drf.NotFound: ("not_found", 404),
-    drf.MethodNotAllowed: ("method_not_allowed", 405),
-    drf.NotAcceptable: ("not_acceptable", 406),
-    drf.UnsupportedMediaType: ("unsupported_media_type", 415),
-    drf.ParseError: ("invalid", 400),
+    drf.NotAuthenticated: "not_authenticated",
+    drf.AuthenticationFailed: "not_authenticated",
+    drf.PermissionDenied: "forbidden",
+    drf.NotFound: "not_found",
+    drf.MethodNotAllowed: "method_not_allowed",
+    drf.NotAcceptable: "not_acceptable",
+    drf.UnsupportedMediaType: "unsupported_media_type",
+    drf.ParseError: "invalid",
 }
-UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; please try again shortly."
+
+
+def reply_for(code: str, message: str | None = None, details=None, headers: dict | None = None) -> ErrorReply:
+    """The reply for a registered code: its status from the registry."""
+    spec = error_code(code)
+    return ErrorReply(spec.status, code, message or spec.message, details, headers)
 
 
 def error_reply(exc: Exception) -> ErrorReply:
     """The one mapping from exceptions to the error shape (DRF views and plain API views alike)."""
     if isinstance(exc, ApplicationError):
         retry_after = getattr(exc, "retry_after", None)
-        headers = {"Retry-After": str(retry_after)} if retry_after else None
-        return ErrorReply(exc.status, exc.code, exc.message, exc.details, headers)
+        return reply_for(exc.code, exc.message, exc.details, {"Retry-After": str(retry_after)} if retry_after else None)
     if isinstance(exc, Ratelimited):  # a PermissionDenied subclass: must be checked first (pitfalls)
-        retry_after = str(getattr(exc, "retry_after", 1))
-        return ErrorReply(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": retry_after})
+        return reply_for("rate_limited", headers={"Retry-After": str(getattr(exc, "retry_after", 1))})
     if isinstance(exc, drf.Throttled):
-        return ErrorReply(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": str(int(exc.wait or 1))})
+        return reply_for("rate_limited", headers={"Retry-After": str(int(exc.wait or 1))})
     if isinstance(exc, RequestDataTooBig):
-        return ErrorReply(413, "too_large", "The request body is too large.")
+        return reply_for("too_large")
     if isinstance(exc, Http404):
-        return ErrorReply(404, "not_found", "Not found.")
+        return reply_for("not_found")
     if isinstance(exc, PermissionDenied):
-        return ErrorReply(403, "forbidden", "You may not do that.")
+        return reply_for("forbidden")
     if isinstance(exc, drf.ValidationError):
-        return ErrorReply(400, "invalid", "The request is invalid.", exc.detail)
-    for kind, (code, status) in _DRF_CODES.items():
+        return reply_for("invalid", details=exc.detail)
+    for kind, code in _DRF_CODES.items():
         if isinstance(exc, kind):
-            headers = {"WWW-Authenticate": "Token"} if status == 401 else None
-            return ErrorReply(status, code, str(exc.detail), headers=headers)
+            headers = {"WWW-Authenticate": "Token"} if code == "not_authenticated" else None
+            return reply_for(code, str(exc.detail), headers=headers)
     if isinstance(exc, drf.APIException):
         return ErrorReply(exc.status_code, exc.default_code, str(exc.detail))
     if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)):
         # Why: Redis down or reloading its AOF means "unknown", never "sold out".
         logger.warning("redis unavailable: %s", exc)
-        return ErrorReply(503, ServiceUnavailable.code, ServiceUnavailable.message, headers={"Retry-After": "1"})
+        return reply_for(ServiceUnavailable.code, headers={"Retry-After": "1"})
     if isinstance(exc, (db.OperationalError, db.InterfaceError)):
         # The database is away or timing out: a temporary refusal, never a 500.
         logger.warning("database unavailable: %s", exc)
-        return ErrorReply(503, "service_unavailable", UNAVAILABLE_MESSAGE, headers={"Retry-After": "2"})
+        return reply_for("service_unavailable", headers={"Retry-After": "2"})
     logger.exception("unhandled API error", exc_info=exc)
-    return ErrorReply(500, "internal_error", "Something went wrong on our side.")
+    return reply_for("internal_error")
+
+
+def error_json(code: str, message: str | None = None, *, headers: dict | None = None) -> JsonResponse:
+    """A registered code's answer from outside a view (middleware, handlers, probes)."""
+    return _json(reply_for(code, message, headers=headers))
 
 
 def api_exception_handler(exc, context):
@@ -118,7 +131,10 @@ def api_exception_handler(exc, context):
 
 def json_error(exc: Exception) -> JsonResponse:
     """The same answer from a plain Django view (the purchase hot path)."""
-    reply = error_reply(exc)
+    return _json(error_reply(exc))
+
+
+def _json(reply: ErrorReply) -> JsonResponse:
     response = JsonResponse(reply.body(), status=reply.status)
     for name, value in (reply.headers or {}).items():
         response[name] = value

@@ -1,4 +1,5 @@
 """Strict input fields for the API."""
+
 from rest_framework import serializers
 
 

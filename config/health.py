@@ -8,6 +8,7 @@ still running from an earlier probe is joined, not started again: a hung server 
 per check, not one per probe; the broker's answer is also reused for a second, so a probe storm
 does not open a broker connection per request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ from kombu import Connection
 
 from config.db_router import PRIMARY, REPLICA
 from config.errors import error_body
-from inventory.redis_client import get_redis
+from config.redis import get_redis
 
 logger = logging.getLogger(__name__)
 DEADLINE_SECONDS = 1.5  # the whole probe answers within this (plus a few ms)
@@ -55,13 +56,17 @@ def readyz(request):
 
 # --- the checks: each returns on success and raises on failure -----------------------------
 
+
 def _raw_connection(alias: str):
     """A fresh DB-API connection with short timeouts (the app's own read timeout is 30 s)."""
     wrapper = connections[alias]
     params = wrapper.get_connection_params()
     if wrapper.vendor == "mysql":
-        params.update(connect_timeout=CLIENT_TIMEOUT_SECONDS, read_timeout=CLIENT_TIMEOUT_SECONDS,
-                      write_timeout=CLIENT_TIMEOUT_SECONDS)
+        params.update(
+            connect_timeout=CLIENT_TIMEOUT_SECONDS,
+            read_timeout=CLIENT_TIMEOUT_SECONDS,
+            write_timeout=CLIENT_TIMEOUT_SECONDS,
+        )
     return wrapper.vendor, wrapper.get_new_connection(params)
 
 

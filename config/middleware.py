@@ -1,8 +1,8 @@
 """Request guards that run before any view."""
-from django.conf import settings
-from django.http import JsonResponse
 
-from config.errors import error_body
+from django.conf import settings
+
+from config.errors import error_json
 
 
 class ApiBodySizeLimitMiddleware:
@@ -20,7 +20,7 @@ class ApiBodySizeLimitMiddleware:
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return JsonResponse(error_body("invalid", "Content-Length is not a number."), status=400)
+                return error_json("invalid", "Content-Length is not a number.")
             if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-                return JsonResponse(error_body("too_large", "The request body is too large."), status=413)
+                return error_json("too_large")
         return self.get_response(request)

@@ -1,10 +1,18 @@
-"""OpenAPI post-processing: the one error shape, declared on every operation.
+"""OpenAPI: the one error shape, declared on every operation, with statuses from the code registry.
 
 Every refusal has the same body (``config.errors``), so rather than repeat it on each view, this
-hook adds an ``Error`` component and the error statuses an operation can answer.
+hook adds an ``Error`` component and, on each operation, the statuses of the registry's common
+codes plus those of the codes the view declares with ``errors_documented(...)``. Each status is
+described by the codes that answer it (``409: sold_out, limit_reached, not_live``).
 """
+
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
+
+from config.error_codes import REGISTRY, error_code
+
+CODES_EXTENSION = "x-error-codes"
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -14,33 +22,30 @@ ERROR_SCHEMA = {
     },
     "required": ["code", "message"],
 }
-COMMON = {
-    "400": "Invalid input (code=invalid)",
-    "401": "Not authenticated",
-    "403": "Forbidden (bad_token, CSRF, permission)",
-    "404": "Not found, or not yours",
-    "405": "Method not allowed",
-    "406": "Not acceptable",
-    "413": "Body too large",
-    "415": "Unsupported media type",
-    "429": "Rate limited (Retry-After header)",
-    "500": "Internal error (never expected; still in the error shape)",
-    "503": "Redis or the sale unavailable (sale_unavailable)",
-}
-BY_PATH = {
-    "/purchase": {"409": "sold_out, limit_reached or not_live", "422": "idempotency_mismatch"},
-    "/pay": {"402": "payment_declined", "409": "order_closed or already_paid"},
-    "/cancel": {"409": "not_cancellable"},
-}
+
+
+def errors_documented(*codes: str):
+    """Declare the domain codes an operation may answer (each must be registered)."""
+    for code in codes:
+        error_code(code)
+    return extend_schema(extensions={CODES_EXTENSION: list(codes)})
+
+
+def _by_status(codes) -> dict[str, list[str]]:
+    statuses: dict[str, list[str]] = {}
+    for code in codes:
+        statuses.setdefault(str(error_code(code).status), []).append(code)
+    return statuses
 
 
 def add_error_responses(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path, operations in result.get("paths", {}).items():
-        extra = next((codes for suffix, codes in BY_PATH.items() if path.endswith(suffix)), {})
+    common = [c.code for c in REGISTRY.values() if c.common]
+    for operations in result.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            for status, description in {**COMMON, **extra}.items():
-                responses.setdefault(status, {"description": description, "content": ref})
+            declared = operation.get(CODES_EXTENSION, [])
+            for status, codes in _by_status([*declared, *common]).items():
+                responses.setdefault(status, {"description": ", ".join(codes), "content": ref})
     return result

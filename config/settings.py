@@ -4,6 +4,7 @@ With nothing set, the project runs embedded: SQLite and a Redis at ``REDIS_URL``
 command starts one). Production sets DATABASE_URL / DATABASE_REPLICA_URL (MariaDB),
 REDIS_URL and CELERY_BROKER_URL (RabbitMQ). See README.md for the full table.
 """
+
 from __future__ import annotations
 
 import logging
@@ -132,7 +133,9 @@ MAINTENANCE_QUEUE = env_str("CELERY_MAINTENANCE_QUEUE", f"{CELERY_TASK_DEFAULT_Q
 if MAINTENANCE_QUEUE == CELERY_TASK_DEFAULT_QUEUE:
     raise ImproperlyConfigured("CELERY_MAINTENANCE_QUEUE must differ from CELERY_QUEUE (the persister's queue)")
 # Declared as Celery declares a queue it creates itself (a direct exchange and routing key of the same name).
-CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, MAINTENANCE_QUEUE)]
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, MAINTENANCE_QUEUE)
+]
 CELERY_TASK_ROUTES = {
     "orders.expire_unpaid": {"queue": MAINTENANCE_QUEUE},
     "reconciliation.reconcile_all": {"queue": MAINTENANCE_QUEUE},
@@ -166,13 +169,16 @@ FLASHSALE = {
     "RATE_LOGIN": env_rate("FLASHSALE_RATE_LOGIN", "20/m"),
 }
 if not FLASHSALE["CAPTCHA_REQUIRED"]:
-    logging.getLogger("flashsale").warning("FLASHSALE_CAPTCHA_REQUIRED=false: purchase tokens are issued without a captcha")
+    logging.getLogger("flashsale").warning(
+        "FLASHSALE_CAPTCHA_REQUIRED=false: purchase tokens are issued without a captcha"
+    )
 ORDER_PAYMENT_TIMEOUT = env_int("ORDER_PAYMENT_TIMEOUT", 900, minimum=1)
 ORDER_EXPIRY_INTERVAL = env_int("ORDER_EXPIRY_INTERVAL", 30, minimum=1)
 # One expiry run stops after this many seconds and the next beat tick goes on, so a backlog of
 # due orders never holds a worker process for long.
-ORDER_EXPIRY_MAX_SECONDS = env_int("ORDER_EXPIRY_MAX_SECONDS", max(1, min(10, ORDER_EXPIRY_INTERVAL // 2)), minimum=1,
-                                   maximum=ORDER_EXPIRY_INTERVAL)
+ORDER_EXPIRY_MAX_SECONDS = env_int(
+    "ORDER_EXPIRY_MAX_SECONDS", max(1, min(10, ORDER_EXPIRY_INTERVAL // 2)), minimum=1, maximum=ORDER_EXPIRY_INTERVAL
+)
 RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", 60, minimum=1)
 PAYMENT_GATEWAY_DECLINE = env_bool("PAYMENT_GATEWAY_DECLINE", False)
 CELERY_BEAT_SCHEDULE = {

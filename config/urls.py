@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health, metrics
-from config.errors import error_body
+from config.errors import error_json
 from flashsale import apis as sale_apis
 from orders import apis as order_apis
 
@@ -31,20 +31,17 @@ urlpatterns = [
     path("api/", include(api)),
     path("captcha/", include("captcha.urls")),
     path("", include("flashsale.urls")),
+    path("", include("orders.urls")),
 ]
 
 
 def handler404(request, exception=None):
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
-    from django.views.defaults import page_not_found
-
+        return error_json("not_found")
     return page_not_found(request, exception)
 
 
 def handler500(request):
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("internal_error", "Something went wrong on our side."), status=500)
-    from django.views.defaults import server_error
-
+        return error_json("internal_error")
     return server_error(request)

@@ -1,4 +1,5 @@
-"""Real throwaway servers (MariaDB primary+replica, Redis) and app process groups, for tests, benchmarks and `make run`."""
+"""Real throwaway servers (MariaDB primary+replica, Redis) and app process groups,
+for tests, benchmarks and `make run`."""
 
 from __future__ import annotations
 

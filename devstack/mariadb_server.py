@@ -15,7 +15,7 @@ import MySQLdb.cursors
 
 from . import _process
 from ._server import OwnedServer
-from .mariadb_datadir import MARIADBD, ON_DISK_ARGS, run_as_args, copy_pristine_datadir
+from .mariadb_datadir import MARIADBD, ON_DISK_ARGS, copy_pristine_datadir, run_as_args
 from .ports import HOST, free_port
 
 # Transaction isolation is left at MariaDB's default, REPEATABLE-READ, as in production.

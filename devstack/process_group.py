@@ -106,4 +106,4 @@ class ProcessGroup:
     def tail(self, n: int | None = None) -> str:
         """The last lines of the log (`tail_lines` by default)."""
         lines = self.log.read_text(errors="replace").splitlines()
-        return "\n".join(lines[-(self.tail_lines if n is None else n):])
+        return "\n".join(lines[-(self.tail_lines if n is None else n) :])

@@ -1,4 +1,5 @@
 """REST endpoints of the flash sale: sales, captcha, purchase token, purchase."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -9,9 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.fields import StrictIntegerField
+from config.openapi import errors_documented
 from flashsale import purchase_api, selectors, services
 from flashsale.captcha import captcha_consume, captcha_new
+from flashsale.errors import SaleNotFound
 from flashsale.ratelimits import enforce_rate_limits
+
 
 class SaleOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -40,14 +44,19 @@ class SaleDetailApi(APIView):
 
     @extend_schema(responses=SaleOutputSerializer)
     def get(self, request, sale_id: int):
-        sale = selectors.with_remaining([selectors.sale_get_cached(sale_id=sale_id)])[0]
+        sale = selectors.sale_get_cached(sale_id=sale_id)
+        if sale is None:
+            raise SaleNotFound()
+        selectors.with_remaining([sale])
         return Response(SaleOutputSerializer(sale).data)
 
 
 class CaptchaApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=inline_serializer("Captcha", {"key": serializers.CharField(), "image_url": serializers.CharField()}))
+    @extend_schema(
+        responses=inline_serializer("Captcha", {"key": serializers.CharField(), "image_url": serializers.CharField()})
+    )
     def get(self, request):
         return Response(captcha_new())
 
@@ -64,12 +73,15 @@ class TokenApi(APIView):
         expires_in = serializers.IntegerField()
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @errors_documented("bad_captcha")
     def post(self, request, sale_id: int):
         enforce_rate_limits(request, "token", user_id=request.user.id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if settings.FLASHSALE["CAPTCHA_REQUIRED"]:
-            captcha_consume(key=data.validated_data.get("captcha_key", ""), answer=data.validated_data.get("captcha_answer", ""))
+            captcha_consume(
+                key=data.validated_data.get("captcha_key", ""), answer=data.validated_data.get("captcha_answer", "")
+            )
         issued = services.purchase_token_issue(sale_id=sale_id, user_id=request.user.id)
         return Response(self.OutputSerializer(issued).data)
 
@@ -97,8 +109,9 @@ class PurchaseApi(APIView):
         responses={202: OutputSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
         description="Reserve units for the user the purchase token was issued to (the token is the credential: "
-                    "no session or API token is read). 202 means accepted; follow status_url until it is an order.",
+        "no session or API token is read). 202 means accepted; follow status_url until it is an order.",
     )
+    @errors_documented("bad_token", "sold_out", "limit_reached", "not_live", "idempotency_mismatch")
     def post(self, request, sale_id: int):
         return purchase_api.purchase(request._request, sale_id)
 

@@ -4,6 +4,7 @@ django-simple-captcha's own check is get-then-delete, so two simultaneous right 
 both pass (shared/pitfalls.md). Here the DELETE is the claim: only the caller whose DELETE
 removed the row may go on, and it is removed whatever the answer was.
 """
+
 from __future__ import annotations
 
 from captcha.conf import settings as captcha_settings

@@ -1,37 +1,44 @@
-"""The stable error codes of the purchase path (see config.errors for the shape)."""
+"""The purchase path's domain errors (codes, statuses and messages: config.error_codes)."""
+
 from config.errors import ApplicationError, ServiceUnavailable
 
 
 class SoldOut(ApplicationError):
-    status, code, message = 409, "sold_out", "This sale is sold out."
+    code = "sold_out"
 
 
 class LimitReached(ApplicationError):
-    status, code, message = 409, "limit_reached", "You have reached this sale's per-person limit."
+    code = "limit_reached"
 
 
 class NotLive(ApplicationError):
-    status, code, message = 409, "not_live", "This sale is not open for purchases right now."
+    code = "not_live"
 
 
 class BadToken(ApplicationError):
-    status, code, message = 403, "bad_token", "The purchase token is invalid, used or expired; get a new one."
+    code = "bad_token"
 
 
 class BadCaptcha(ApplicationError):
-    status, code, message = 400, "bad_captcha", "The captcha answer is wrong or expired; load a new captcha."
+    code = "bad_captcha"
 
 
 class IdempotencyMismatch(ApplicationError):
-    status, code, message = 422, "idempotency_mismatch", "This Idempotency-Key was used with a different request."
+    code = "idempotency_mismatch"
 
 
 class SaleNotFound(ApplicationError):
-    status, code, message = 404, "not_found", "No such sale."
+    code = "not_found"
+
+    def __init__(self):
+        super().__init__("No such sale.")
 
 
-class PreheatRefused(ApplicationError):
-    status, code, message = 409, "preheat_refused", "The sale is live with reservations in flight; confirm to force."
+class SaleNotPreheated(ApplicationError):
+    code = "not_preheated"
+
+    def __init__(self):
+        super().__init__("Preheat the sale before pausing or resuming it.")
 
 
 # What the purchase script's codes mean at the API.

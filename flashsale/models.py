@@ -1,8 +1,22 @@
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.models import Sku
+
+SWEEP_AFTER_END = timedelta(days=1)  # a closed sale is still reconciled and drained this long after its end
+
+
+class FlashSaleQuerySet(models.QuerySet):
+    def visible(self):
+        """What shoppers see: every sale but drafts."""
+        return self.exclude(state=FlashSale.State.DRAFT)
+
+    def worth_sweeping(self):
+        """Sales the background jobs look at: preheated, and open or closed within SWEEP_AFTER_END."""
+        return self.visible().filter(ends_at__gte=timezone.now() - SWEEP_AFTER_END)
 
 
 class FlashSale(models.Model):
@@ -22,6 +36,8 @@ class FlashSale(models.Model):
     generation = models.PositiveIntegerField(default=0, help_text="Bumped by every preheat.")
     preheated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FlashSaleQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at", "id"]

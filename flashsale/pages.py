@@ -12,6 +12,7 @@ when it goes stale, the one request that wins a ``cache.add`` lock renders it ag
 other request keeps serving the stale copy, so an expiring entry does not send all concurrent
 requests to the replica at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ from collections.abc import Callable
 import redis
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
@@ -102,16 +103,22 @@ def sale_list_html() -> str:
 
 def sale_detail_html(sale_id: int) -> str:
     def render() -> str:
-        try:
-            sale = selectors.sale_get(sale_id=sale_id)
-        except Http404:
+        sale = selectors.sale_get(sale_id=sale_id)
+        if sale is None:
             return MISSING
         _with_remaining([sale])
         path = reverse("sale-page", args=[sale.pk])
-        return render_to_string("flashsale/sale_detail.html", _page_context(
-            sale=sale, starts_ms=_ms(sale.starts_at), ends_ms=_ms(sale.ends_at), pay_available=pay_available(),
-            login_url=f"{reverse('login')}?next={path}", quantities=range(1, min(sale.per_user_limit, 10) + 1),
-        ))
+        return render_to_string(
+            "flashsale/sale_detail.html",
+            _page_context(
+                sale=sale,
+                starts_ms=_ms(sale.starts_at),
+                ends_ms=_ms(sale.ends_at),
+                pay_available=pay_available(),
+                login_url=f"{reverse('login')}?next={path}",
+                quantities=range(1, min(sale.per_user_limit, 10) + 1),
+            ),
+        )
 
     return cached_html(f"sale:{sale_id}", render)
 

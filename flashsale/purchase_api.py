@@ -12,6 +12,7 @@ seconds and is spent by the purchase script. So a purchase reads no session and 
 as it ignores cookies there is no ambient credential for a cross-site request to borrow (no CSRF
 check needed, the view is csrf_exempt). The per-user and per-IP limits are counted in the script.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ TOKEN_MAX_LENGTH = 512
 
 
 class UnsupportedMediaType(ApplicationError):
-    status, code, message = 415, "unsupported_media_type", "Send the body as application/json."
+    code = "unsupported_media_type"
 
 
 def _no_constants(name: str):
@@ -53,7 +54,9 @@ def _payload(request: HttpRequest):
 def _validated(data) -> tuple[str, int]:
     """(token, quantity), or ApplicationError with the field errors DRF's serializer would give."""
     if not isinstance(data, dict):
-        raise ApplicationError(details={"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]})
+        raise ApplicationError(
+            details={"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]}
+        )
     errors: dict[str, list[str]] = {}
     token, quantity = data.get("token"), data.get("quantity")
     if "token" not in data:
@@ -85,7 +88,7 @@ def _validated(data) -> tuple[str, int]:
 @csrf_exempt  # no cookie is read: the signed purchase token in the body is the only credential
 def purchase(request: HttpRequest, sale_id: int):
     if request.method != "POST":
-        response = json_error(ApplicationError("Method not allowed.", code="method_not_allowed", status=405))
+        response = json_error(ApplicationError(code="method_not_allowed"))
         response["Allow"] = "POST"
         return response
     try:
@@ -94,11 +97,17 @@ def purchase(request: HttpRequest, sale_id: int):
             raise ApplicationError(details={"Idempotency-Key": ["1-64 characters of A-Z a-z 0-9 _ . : -"]})
         token, quantity = _validated(_payload(request))
         accepted = services.purchase_accept(
-            sale_id=sale_id, quantity=quantity, token=token, idem_key=idem_key, client_ip=client_ip(request),
+            sale_id=sale_id,
+            quantity=quantity,
+            token=token,
+            idem_key=idem_key,
+            client_ip=client_ip(request),
             # Why: a refused token may cost DB reads (404 or 403?), so garbage is limited per IP first.
             on_bad_token=lambda: enforce_rate_limits(request, "purchase-refused", user_id=None),
         )
     except Exception as exc:  # noqa: BLE001 - every failure leaves in the one error shape (unknown ones logged, 500)
         return json_error(exc)
     rid = accepted.reservation_id
-    return JsonResponse({"reservation_id": rid, "status": "pending", "status_url": f"/api/reservations/{rid}"}, status=202)
+    return JsonResponse(
+        {"reservation_id": rid, "status": "pending", "status_url": f"/api/reservations/{rid}"}, status=202
+    )

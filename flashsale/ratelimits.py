@@ -7,6 +7,7 @@ script runs, count theirs with ratelimit.lua, both counters in one pipelined rou
 (``enforce_rate_limits``). django-ratelimit, which costs two cache calls per counter, limits the
 login page only. A refusal is 429 ``rate_limited`` with ``Retry-After`` (seconds left in the window).
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,15 +18,15 @@ from django.conf import settings
 
 from config.client_ip import client_ip
 from config.errors import ApplicationError
-from inventory import scripts
-from inventory.redis_client import get_redis
+from config.redis import get_redis
+from flashsale.scripts import script
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 
 
 class RateLimited(ApplicationError):
-    status, code, message = 429, "rate_limited", "Too many requests; slow down."
+    code = "rate_limited"
 
     def __init__(self, retry_after: int):
         super().__init__()
@@ -68,7 +69,7 @@ def enforce_rate_limits(request, group: str, *, user_id: int | None) -> None:
     pipe = get_redis().pipeline(transaction=False)
     for key, rate in counters:
         # One single-key script per counter (Cluster-legal), all in one round trip.
-        scripts.script("ratelimit")(keys=[key], args=list(parse_rate(rate)), client=pipe)
+        script("ratelimit")(keys=[key], args=list(parse_rate(rate)), client=pipe)
     left = max(pipe.execute())
     if left > 0:
         raise RateLimited.after_ms(left)

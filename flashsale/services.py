@@ -1,24 +1,25 @@
-"""Writes of the shopper's path: purchase tokens and purchases."""
+"""Writes of the shopper's path (purchase tokens, purchases) and of the sale's kill switch."""
+
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from django.db import transaction
 
 from config.db_router import pinned_to_primary
 from config.errors import ServiceUnavailable
-from flashsale.errors import SCRIPT_REFUSALS, BadToken, SaleNotFound
+from config.redis import get_redis
+from flashsale.errors import SCRIPT_REFUSALS, BadToken, SaleNotFound, SaleNotPreheated
 from flashsale.models import FlashSale
+from flashsale.persister_wakeup import persister_wake
 from flashsale.ratelimits import RateLimited, purchase_windows
 from flashsale.tokens import token_sign, token_verify
-from inventory import scripts
-from inventory.keys import sale_keys
-from inventory.redis_client import get_redis
-from orders.kick import persist_kick
+from inventory.redis_schema import reservation_id_new, sale_keys
+from inventory.services import PurchaseAsk, purchase_token_store, selling_state_set, stock_take
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,6 @@ class IssuedToken:
 class Accepted:
     reservation_id: str
     sale_id: int
-
-
-def new_reservation_id(sale_id: int) -> str:
-    # The sale id travels in the id so a status lookup finds the sale's Redis keys with no DB read.
-    return f"{sale_id}-{secrets.token_hex(12)}"
 
 
 def sale_exists(sale_id: int) -> bool:
@@ -51,10 +47,8 @@ def sale_exists(sale_id: int) -> bool:
 def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
     token, nonce = token_sign(user_id=user_id, sale_id=sale_id)
     ttl = settings.FLASHSALE["TOKEN_TTL"]
-    keys = sale_keys(sale_id)
     try:
-        # One round trip, and no database read: the token is stored only for a preheated sale.
-        stored = scripts.token(keys=[keys.meta, keys.token(user_id), keys.stats], args=[nonce, ttl])
+        stored = purchase_token_store(sale_id=sale_id, user_id=user_id, nonce=nonce, ttl_seconds=ttl)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise ServiceUnavailable() from exc
     if not stored:
@@ -66,22 +60,45 @@ def _fingerprint(quantity: int, token: str) -> str:
     return hashlib.sha256(f"{quantity}|{token}".encode()).hexdigest()[:32]
 
 
-def purchase_script_call(*, sale_id: int, user_id: int, quantity: int, nonce: str, reservation_id: str,
-                         fingerprint: str = "", idem_key: str | None = None, client_ip: str = "",
-                         windows: tuple[int, int, int, int] = (0, 0, 0, 0)) -> tuple[list, list]:
-    """KEYS and ARGV of purchase.lua (its header documents both); the bench pre-fills through this too."""
-    keys = sale_keys(sale_id)
+def purchase_ask(
+    *,
+    sale_id: int,
+    user_id: int,
+    quantity: int,
+    nonce: str,
+    reservation_id: str,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    client_ip: str = "",
+    rate_windows: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> PurchaseAsk:
+    """What the purchase script is asked, with this deployment's TTLs and debounce."""
     cfg = settings.FLASHSALE
-    return (
-        [keys.meta, keys.stock, keys.bought, keys.token(user_id), keys.idem(user_id, idem_key or "-"), keys.stream,
-         keys.res(reservation_id), keys.kick, keys.stats, keys.rate_user(user_id), keys.rate_ip(client_ip or "-")],
-        [user_id, quantity, nonce, reservation_id, fingerprint, cfg["IDEMPOTENCY_TTL"] * 1000,
-         cfg["RESERVATION_TTL"] * 1000, cfg["KICK_DEBOUNCE_MS"], *windows],
+    return PurchaseAsk(
+        sale_id=sale_id,
+        user_id=user_id,
+        quantity=quantity,
+        nonce=nonce,
+        reservation_id=reservation_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        client_ip=client_ip,
+        idempotency_ttl_ms=cfg["IDEMPOTENCY_TTL"] * 1000,
+        reservation_ttl_ms=cfg["RESERVATION_TTL"] * 1000,
+        wakeup_debounce_ms=cfg["KICK_DEBOUNCE_MS"],
+        rate_windows=rate_windows,
     )
 
 
-def purchase_accept(*, sale_id: int, quantity: int, token: str, idem_key: str | None, client_ip: str,
-                    on_bad_token: Callable[[], None] | None = None) -> Accepted:
+def purchase_accept(
+    *,
+    sale_id: int,
+    quantity: int,
+    token: str,
+    idem_key: str | None,
+    client_ip: str,
+    on_bad_token: Callable[[], None] | None = None,
+) -> Accepted:
     """Reserve ``quantity`` for the user the purchase token names (the token is the credential).
 
     ``on_bad_token`` runs when the token is refused, before the refusal may cost a DB read (telling
@@ -95,20 +112,24 @@ def purchase_accept(*, sale_id: int, quantity: int, token: str, idem_key: str | 
         if not sale_exists(sale_id):
             raise SaleNotFound() from None
         raise
-    rid = new_reservation_id(sale_id)
-    keys, args = purchase_script_call(
-        sale_id=sale_id, user_id=claims.user_id, quantity=quantity, nonce=claims.nonce, reservation_id=rid,
-        fingerprint=_fingerprint(quantity, token) if idem_key else "", idem_key=idem_key, client_ip=client_ip,
-        windows=purchase_windows(),
+    ask = purchase_ask(
+        sale_id=sale_id,
+        user_id=claims.user_id,
+        quantity=quantity,
+        nonce=claims.nonce,
+        reservation_id=reservation_id_new(sale_id),
+        idempotency_key=idem_key,
+        fingerprint=_fingerprint(quantity, token) if idem_key else "",
+        client_ip=client_ip,
+        rate_windows=purchase_windows(),
     )
     try:
-        # One round trip: rate limits, idempotency, window, token, limit and stock, checked and taken atomically.
-        code, detail, kick = scripts.purchase(keys=keys, args=args)
+        code, detail, wake = stock_take(ask)
     except (redis.ConnectionError, redis.TimeoutError) as exc:  # includes BusyLoadingError (AOF reload)
         raise ServiceUnavailable() from exc
     if code == "OK":
-        if kick:
-            persist_kick(sale_id)  # debounced in the script; beat sweeps if this publish is lost
+        if wake:
+            persister_wake(sale_id)  # debounced in the script; beat sweeps if this publish is lost
         return Accepted(reservation_id=detail, sale_id=sale_id)
     if code == "RATE_LIMITED":
         raise RateLimited.after_ms(int(detail))
@@ -118,3 +139,25 @@ def purchase_accept(*, sale_id: int, quantity: int, token: str, idem_key: str | 
     if refusal is None:
         raise ServiceUnavailable(f"unexpected purchase script answer {code!r}")
     raise refusal(details={"remaining": int(detail)} if code == "SOLD_OUT" and detail.isdigit() else None)
+
+
+def _sale_selling_set(sale_id: int, *, selling: bool) -> None:
+    """The kill switch: the sale's state in the DB and, at once, in Redis."""
+    with transaction.atomic(using="default"):
+        # Why lock the sale row: a concurrent preheat must not write the state this changes.
+        sale = FlashSale.objects.select_for_update().get(pk=sale_id)
+        if sale.state == FlashSale.State.DRAFT:
+            raise SaleNotPreheated()
+        sale.state = FlashSale.State.SCHEDULED if selling else FlashSale.State.PAUSED
+        sale.save(update_fields=["state"])
+        selling_state_set(sale_id=sale_id, selling=selling)
+
+
+def sale_pause(*, sale_id: int) -> None:
+    """Refuse every purchase of the sale from now on (the kill switch)."""
+    _sale_selling_set(sale_id, selling=False)
+
+
+def sale_resume(*, sale_id: int) -> None:
+    """Sell again after a pause."""
+    _sale_selling_set(sale_id, selling=True)

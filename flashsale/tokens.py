@@ -4,6 +4,7 @@ is kept in Redis with a TTL and spent by the purchase script, so a token works o
 The token is also the purchase's credential: it names the user it was minted for (by the token
 endpoint, for an authenticated user only), so the purchase endpoint needs no session or user row.
 """
+
 from __future__ import annotations
 
 import secrets

@@ -8,7 +8,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="sales-page", permanent=False), name="home"),
     path("sales/", views.sale_list, name="sales-page"),
     path("sales/<int:sale_id>/", views.sale_detail, name="sale-page"),
-    path("orders/", views.my_orders, name="orders-page"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
 ]

@@ -1,11 +1,11 @@
-"""Server-rendered shopper pages: the sale list, the sale page, my orders, log in and out.
+"""Server-rendered shopper pages: the sale list, the sale page, log in and out.
 
 The sale list and sale page are the reload-storm pages: their HTML comes from ``flashsale.pages``
-(cached, the same for every visitor). "My orders" is per user and rendered on each request.
+(cached, the same for every visitor). "My orders" is the orders app's page.
 """
+
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -14,14 +14,6 @@ from django_ratelimit.decorators import ratelimit
 
 from config.client_ip import client_ip
 from flashsale import pages
-from orders.models import OrderStatus
-from orders.selectors import orders_for_user
-
-ORDERS_SHOWN = 50
-FAILURE_TEXT = {
-    "out_of_stock": "The last units went to other shoppers before your order was written.",
-    "unknown_user": "Your account could not be found when the order was written.",
-}
 
 
 @require_safe
@@ -39,23 +31,19 @@ def sale_detail(request, sale_id: int):
     return pages.respond(request, html)
 
 
-@require_safe
-@login_required
-def my_orders(request):
-    orders = list(orders_for_user(user_id=request.user.id)[:ORDERS_SHOWN])
-    for order in orders:
-        order.reason_text = FAILURE_TEXT.get(order.failure_reason, "The order could not be created.")
-    return render(request, "flashsale/orders.html", {
-        "orders": orders, "auth": "1", "server_now": pages.server_now_ms(),
-        "pay_available": pages.pay_available(), "awaiting": OrderStatus.PENDING_PAYMENT,
-    })
-
-
 # Password guessing is throttled per IP (trusted-proxy aware); past it, a friendly 429 page.
-login = ratelimit(key=lambda group, request: client_ip(request), method="POST", block=True,
-                  rate=lambda group, request: settings.FLASHSALE["RATE_LOGIN"])(auth_views.LoginView.as_view(
-    template_name="registration/login.html", redirect_authenticated_user=True, extra_context={"auth": "0"},
-))
+login = ratelimit(
+    key=lambda group, request: client_ip(request),
+    method="POST",
+    block=True,
+    rate=lambda group, request: settings.FLASHSALE["RATE_LOGIN"],
+)(
+    auth_views.LoginView.as_view(
+        template_name="registration/login.html",
+        redirect_authenticated_user=True,
+        extra_context={"auth": "0"},
+    )
+)
 
 
 def rate_limited(request, exception=None):
@@ -63,4 +51,6 @@ def rate_limited(request, exception=None):
     response = render(request, "429.html", {"retry_after": 60}, status=429)
     response["Retry-After"] = "60"
     return response
+
+
 logout = auth_views.LogoutView.as_view(next_page="sales-page")  # POST only (Django 5)

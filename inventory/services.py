@@ -1,136 +1,198 @@
-"""Writes of the stock: preheat a sale into Redis, and give a closed order's units back."""
+"""Writes of a sale's Redis projection: preheat, pause and resume, return units, repair the stock,
+store a purchase token, take stock for a purchase, settle persisted reservations.
+
+Every function takes ids and numbers; what to write is decided above (flashsale, orders,
+reconciliation). Each is one script, so what it moves moves together or not at all.
+"""
+
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Sum
-from django.utils import timezone
-
-from config.db_router import pinned_to_primary
-from flashsale.errors import PreheatRefused
-from flashsale.models import FlashSale
-from inventory import scripts
-from inventory.keys import GROUP, sale_keys
-from inventory.selectors import RedisSaleState, redis_sale_state, stream_inflight
-from orders.models import LIVE_STATUSES, Order
-
-logger = logging.getLogger(__name__)
-PREHEAT_ATTEMPTS = 20
-
-
-class _Moved(Exception):
-    """Redis changed between our read and the script: read again."""
+from inventory.redis_schema import CONSUMER_GROUP, PAUSED, SELLING, sale_keys
+from inventory.scripts import script
+from inventory.selectors import RedisSaleState
 
 
 @dataclass(frozen=True)
-class PreheatPlan:
-    sale_id: int
-    generation: int
-    stock: int
-    db_sold: int
-    inflight: int
-    rebuild: bool
-    redis_before: RedisSaleState
+class SaleWindow:
+    starts_ms: int
+    ends_ms: int
+    per_user_limit: int
+    selling: bool  # False: preheated paused (the kill switch is on)
 
 
-def _ms(dt) -> int:
-    return int(dt.timestamp() * 1000)
+@dataclass(frozen=True)
+class Rebuild:
+    """What a preheat writes when Redis lost the sale: per-user counts and the returns already made."""
+
+    bought: dict[int, int]
+    returned: list[str]  # reservation ids
 
 
-def _db_sold(sale: FlashSale) -> int:
-    return Order.objects.filter(sale=sale, status__in=LIVE_STATUSES).aggregate(n=Sum("quantity"))["n"] or 0
-
-
-def _rebuild_args(sale: FlashSale, stream_by_user: dict[int, int]) -> list:
-    """Per-user counts (DB live orders + in flight) and the already-returned reservations."""
-    bought: dict[int, int] = dict(stream_by_user)
-    rows = Order.objects.filter(sale=sale, status__in=LIVE_STATUSES).values("user_id").annotate(n=Sum("quantity"))
-    for row in rows:
-        bought[row["user_id"]] = bought.get(row["user_id"], 0) + row["n"]
-    args: list = []
-    for user_id, qty in bought.items():
-        args += ["b", user_id, qty]
-    # A preheat counts these returns through the DB; mark them so a late release is a no-op.
-    for rid in Order.objects.filter(sale=sale, stock_returned=True).values_list("reservation_id", flat=True):
-        args += ["r", rid]
-    return args
-
-
-def _plan(sale: FlashSale, before: RedisSaleState) -> tuple[PreheatPlan, list]:
-    rebuild = not before.preheated
-    inflight, by_user = (stream_inflight(sale.id) if rebuild else (before.inflight, {}))
-    stock = sale.sku.stock
-    db_sold = _db_sold(sale)
-    # Never offer more than the sale's quantity or the SKU's unsold units allow.
-    sellable = max(0, min(sale.quantity - db_sold, stock.total - stock.sold) - inflight)
-    generation = max(sale.generation, before.generation) + 1
-    plan = PreheatPlan(sale.id, generation, sellable, db_sold, inflight, rebuild, before)
-    return plan, (_rebuild_args(sale, by_user) if rebuild else [])
-
-
-def sale_preheat(*, sale_id: int, force: bool = False, dry_run: bool = False) -> PreheatPlan:
-    """Write the sale's selling state to Redis with a new generation. Idempotent; safe to repeat.
-
-    Refuses a live sale with reservations in flight unless ``force``. With ``dry_run`` it only
-    returns what it would write (the admin's preview).
-    """
-    for _ in range(PREHEAT_ATTEMPTS):
-        try:
-            return _preheat_once(sale_id=sale_id, force=force, dry_run=dry_run)
-        except _Moved:
-            continue  # purchases or settles moved the counters under us: read again
-    raise PreheatRefused("The sale kept changing during preheat; try again.", code="preheat_busy")
-
-
-def _preheat_once(*, sale_id: int, force: bool, dry_run: bool) -> PreheatPlan:
+def preheat_write(
+    *,
+    sale_id: int,
+    seen: RedisSaleState,
+    inflight: int,
+    generation: int,
+    stock: int,
+    window: SaleWindow,
+    rebuild: Rebuild | None,
+) -> bool:
+    """Write the selling state with a new generation if nothing moved since ``seen``; False if it did."""
     keys = sale_keys(sale_id)
-    # Read Redis before the DB: a batch that commits in between is then counted twice (undersell,
-    # repaired by reconciliation), never zero times (oversell).
-    before = redis_sale_state(sale_id)
-    with pinned_to_primary(), transaction.atomic(using="default"):
-        # Why lock the sale row: two preheats of one sale must not interleave their generations.
-        sale = FlashSale.objects.select_for_update().select_related("sku__stock").get(pk=sale_id)
-        if before.preheated and before.inflight > 0 and sale.phase == "live" and not force:
-            raise PreheatRefused()
-        plan, extra = _plan(sale, before)
-        if dry_run:
-            return plan
-        state = "paused" if sale.state == FlashSale.State.PAUSED else "on"
-        result = scripts.preheat(
-            keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream],
-            args=[before.generation_raw, before.seq, before.inflight if before.preheated else plan.inflight,
-                  plan.generation, plan.stock, _ms(sale.starts_at), _ms(sale.ends_at), sale.per_user_limit,
-                  state, GROUP, 1 if plan.rebuild else 0, *extra],
-        )
-        if result != "OK":
-            raise _Moved()
-        sale.generation = plan.generation
-        sale.preheated_at = timezone.now()
-        if sale.state == FlashSale.State.DRAFT:
-            sale.state = FlashSale.State.SCHEDULED
-        sale.save(update_fields=["generation", "preheated_at", "state"])
-    logger.info("preheated sale %s: generation %s, stock %s (db sold %s, in flight %s, rebuild %s)",
-                sale_id, plan.generation, plan.stock, plan.db_sold, plan.inflight, plan.rebuild)
-    return plan
+    extra: list = []
+    if rebuild is not None:
+        for user_id, qty in rebuild.bought.items():
+            extra += ["b", user_id, qty]
+        for reservation_id in rebuild.returned:
+            extra += ["r", reservation_id]
+    # Why a compare-and-set script: purchases and settles may move the counters between our read and this write.
+    result = script("preheat")(
+        keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream],
+        args=[
+            seen.generation_raw,
+            seen.sequence,
+            seen.inflight,
+            generation,
+            stock,
+            window.starts_ms,
+            window.ends_ms,
+            window.per_user_limit,
+            SELLING if window.selling else PAUSED,
+            CONSUMER_GROUP,
+            1 if rebuild is not None else 0,
+            inflight,
+            *extra,
+        ],
+    )
+    return result == "OK"
+
+
+def selling_state_set(*, sale_id: int, selling: bool) -> bool:
+    """Pause or resume a preheated sale at once; False if it is not preheated."""
+    # Why a script: set the state only if the sale is preheated, in one step.
+    return bool(script("set_state")(keys=[sale_keys(sale_id).meta], args=[SELLING if selling else PAUSED]))
 
 
 def stock_release(*, sale_id: int, reservation_id: str, user_id: int, quantity: int) -> bool:
     """Give a closed order's units back to Redis, exactly once (guard keyed by reservation id)."""
     keys = sale_keys(sale_id)
     # Why a script: the guard and the two counters must move together or not at all.
-    return bool(scripts.release(keys=[keys.meta, keys.stock, keys.bought, keys.released],
-                                args=[reservation_id, user_id, quantity]))
+    return bool(
+        script("release")(
+            keys=[keys.meta, keys.stock, keys.bought, keys.released], args=[reservation_id, user_id, quantity]
+        )
+    )
 
 
-def sale_set_selling(*, sale_id: int, on: bool) -> None:
-    """The kill switch: pause or resume a sale in the DB and, at once, in Redis."""
-    with transaction.atomic(using="default"):
-        sale = FlashSale.objects.select_for_update().get(pk=sale_id)
-        if sale.state == FlashSale.State.DRAFT:
-            raise PreheatRefused("Preheat the sale before pausing or resuming it.", code="not_preheated")
-        sale.state = FlashSale.State.SCHEDULED if on else FlashSale.State.PAUSED
-        sale.save(update_fields=["state"])
-        # Why a script: set the state only if the sale is preheated, in one step.
-        scripts.set_state(keys=[sale_keys(sale_id).meta], args=["on" if on else "paused"])
+def stock_repair(*, sale_id: int, seen: RedisSaleState, stock: int) -> bool:
+    """Set the stock to ``stock`` if nothing moved since ``seen``; False if something did."""
+    keys = sale_keys(sale_id)
+    # Why compare-and-set: only a Redis that still looks exactly as we read it may be overwritten.
+    return bool(
+        script("repair")(
+            keys=[keys.meta, keys.stock, keys.released],
+            args=[seen.generation_raw, seen.sequence, seen.inflight, seen.stock, stock, len(seen.released)],
+        )
+    )
+
+
+def purchase_token_store(*, sale_id: int, user_id: int, nonce: str, ttl_seconds: int) -> bool:
+    """Keep a user's one-time purchase nonce; False if the sale is not preheated."""
+    keys = sale_keys(sale_id)
+    # One round trip, and no database read: the token is stored only for a preheated sale.
+    return bool(script("token")(keys=[keys.meta, keys.token(user_id), keys.stats], args=[nonce, ttl_seconds]))
+
+
+@dataclass(frozen=True)
+class PurchaseAsk:
+    """Everything purchase.lua checks and takes, as ids and numbers (its header documents each)."""
+
+    sale_id: int
+    user_id: int
+    quantity: int
+    nonce: str
+    reservation_id: str
+    idempotency_key: str | None = None
+    fingerprint: str = ""  # '' = no Idempotency-Key
+    client_ip: str = ""
+    idempotency_ttl_ms: int = 0
+    reservation_ttl_ms: int = 0
+    wakeup_debounce_ms: int = 0
+    rate_windows: tuple[int, int, int, int] = (0, 0, 0, 0)  # user max, user window ms, IP max, IP window ms
+
+
+def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
+    """KEYS and ARGV of purchase.lua (the bench pre-fills streams through this too)."""
+    keys = sale_keys(ask.sale_id)
+    return (
+        [
+            keys.meta,
+            keys.stock,
+            keys.bought,
+            keys.token(ask.user_id),
+            keys.idempotency(ask.user_id, ask.idempotency_key or "-"),
+            keys.stream,
+            keys.reservation(ask.reservation_id),
+            keys.wakeup_debounce,
+            keys.stats,
+            keys.rate_user(ask.user_id),
+            keys.rate_ip(ask.client_ip or "-"),
+        ],
+        [
+            ask.user_id,
+            ask.quantity,
+            ask.nonce,
+            ask.reservation_id,
+            ask.fingerprint,
+            ask.idempotency_ttl_ms,
+            ask.reservation_ttl_ms,
+            ask.wakeup_debounce_ms,
+            *ask.rate_windows,
+        ],
+    )
+
+
+def stock_take(ask: PurchaseAsk) -> tuple[str, str, bool]:
+    """Run the purchase: (code, detail, wake the persister?). See purchase.lua for the codes."""
+    keys, args = purchase_script_arguments(ask)
+    # One round trip: rate limits, idempotency, window, token, limit and stock, checked and taken atomically.
+    code, detail, wake = script("purchase")(keys=keys, args=args)
+    return code, detail, bool(wake)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A persisted stream entry and its outcome, as settle.lua takes it."""
+
+    entry_id: str
+    reservation_id: str
+    user_id: int
+    quantity: int
+    outcome: str  # 'created' | 'failed'
+    order_id: int | None
+    reason: str = ""
+
+
+def reservations_settle(*, sale_id: int, settled: list[Settled], reservation_ttl_ms: int) -> int:
+    """After the DB commit: acknowledge, delete, count and publish the outcome of persisted entries,
+    and give a failed one's units back once. Returns how many this call acknowledged."""
+    keys = sale_keys(sale_id)
+    args: list = [CONSUMER_GROUP, reservation_ttl_ms]
+    for s in settled:
+        args += [s.entry_id, s.reservation_id, s.user_id, s.quantity, s.outcome, s.order_id or "", s.reason]
+    # Why a script: ack, delete, in-flight counter, failure refund and status must move together.
+    return script("settle")(
+        keys=[
+            keys.meta,
+            keys.stock,
+            keys.bought,
+            keys.released,
+            keys.stream,
+            keys.stats,
+            *(keys.reservation(s.reservation_id) for s in settled),
+        ],
+        args=args,
+    )

@@ -1,4 +1,5 @@
 """REST endpoints of orders and reservations. A caller sees only their own (others: 404)."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -6,7 +7,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import errors_documented
 from orders import lifecycle, selectors
+from orders.errors import OrderNotFound
 
 
 class ReservationOutputSerializer(serializers.Serializer):
@@ -37,6 +40,8 @@ class ReservationStatusApi(APIView):
     @extend_schema(responses=ReservationOutputSerializer)
     def get(self, request, reservation_id: str):
         found = selectors.reservation_status(reservation_id=reservation_id, user_id=request.user.id)
+        if found is None:
+            raise OrderNotFound()
         return Response(ReservationOutputSerializer(found).data)
 
 
@@ -51,13 +56,22 @@ class OrderDetailApi(APIView):
     @extend_schema(responses=OrderOutputSerializer)
     def get(self, request, order_id: int):
         order = selectors.order_for_user(user_id=request.user.id, order_id=order_id)
+        if order is None:
+            raise OrderNotFound()
         return Response(OrderOutputSerializer(order).data)
 
 
 class OrderPayApi(APIView):
-    @extend_schema(request=None, responses=OrderOutputSerializer,
-                   parameters=[OpenApiParameter("fail", bool, OpenApiParameter.QUERY, required=False,
-                                                description="simulate a declined payment")])
+    @extend_schema(
+        request=None,
+        responses=OrderOutputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "fail", bool, OpenApiParameter.QUERY, required=False, description="simulate a declined payment"
+            )
+        ],
+    )
+    @errors_documented("payment_declined", "order_closed", "already_paid")
     def post(self, request, order_id: int):
         decline = request.query_params.get("fail") in ("1", "true")
         order = lifecycle.order_pay(order_id=order_id, user_id=request.user.id, decline=decline)
@@ -66,6 +80,7 @@ class OrderPayApi(APIView):
 
 class OrderCancelApi(APIView):
     @extend_schema(request=None, responses=OrderOutputSerializer)
+    @errors_documented("not_cancellable")
     def post(self, request, order_id: int):
         order = lifecycle.order_cancel(order_id=order_id, user_id=request.user.id)
         return Response(OrderOutputSerializer(order).data)

@@ -7,10 +7,11 @@ primary if not. Exact whatever the lag, and the replica still serves every read 
 
 The markers live in one hash per period of MARKER_TTL seconds (``rw:users:<period>``, field = user
 id), kept for two periods. Why not a key per user: a persisted batch writes up to thousands of
-users, and one HSET for all of them costs a fraction of a SET each (it was 17 % of the persister).
+users, and one call for all of them costs a fraction of a SET each (docs/performance.md).
 A reader looks in the current period's hash, then the previous one: one round trip either way.
 A marker only moves forward (``note_gtid.lua``): batches committed in one order may note in the other.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,8 @@ from django.conf import settings
 from django.db import connections
 
 from config.db_router import PRIMARY, REPLICA, is_pinned
-from inventory import scripts
-from inventory.redis_client import get_redis
+from config.redis import get_redis
+from orders.scripts import script
 
 MARKER_TTL = 3600  # a marker is kept between one and two of these
 
@@ -50,7 +51,7 @@ def note_user_writes(user_ids: Iterable[int]) -> None:
         return
     period = _period()
     # One call for the batch; the script never replaces a user's newer marker with this older one.
-    scripts.note_gtid(keys=[_period_key(period), _period_key(period - 1)], args=[gtid, 2 * MARKER_TTL, *user_ids])
+    script("note_gtid")(keys=[_period_key(period), _period_key(period - 1)], args=[gtid, 2 * MARKER_TTL, *user_ids])
 
 
 def alias_for_user_reads(user_id: int) -> str:

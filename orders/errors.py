@@ -1,18 +1,25 @@
-"""Stable error codes of the order lifecycle."""
+"""The order lifecycle's domain errors (codes, statuses and messages: config.error_codes)."""
+
 from config.errors import ApplicationError
 
 
+class OrderNotFound(ApplicationError):
+    """No such order, or not the caller's (the API answers 404 either way)."""
+
+    code = "not_found"
+
+
 class OrderClosed(ApplicationError):
-    status, code, message = 409, "order_closed", "This order is cancelled or expired; it can no longer be paid."
+    code = "order_closed"
 
 
 class AlreadyPaid(ApplicationError):
-    status, code, message = 409, "already_paid", "This order is already paid."
+    code = "already_paid"
 
 
 class NotCancellable(ApplicationError):
-    status, code, message = 409, "not_cancellable", "Only an order awaiting payment can be cancelled."
+    code = "not_cancellable"
 
 
 class PaymentDeclined(ApplicationError):
-    status, code, message = 402, "payment_declined", "The payment was declined; the order still awaits payment."
+    code = "payment_declined"

@@ -4,6 +4,7 @@
 a double cancel, two expiry runs): the one whose UPDATE changed a row won; the others changed
 nothing and say so. Expiry compares ``expires_at`` with the database clock, never a worker's.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,14 +14,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Now
-from django.http import Http404
 
 from config.db_router import pinned_to_primary
 from inventory.models import Stock
 from inventory.services import stock_release
 from orders import payments
 from orders.consistency import note_user_writes
-from orders.errors import AlreadyPaid, NotCancellable, OrderClosed, PaymentDeclined
+from orders.errors import AlreadyPaid, NotCancellable, OrderClosed, OrderNotFound, PaymentDeclined
 from orders.models import Order, OrderStatus, OrderStatusHistory
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def _owned(order_id: int, user_id: int | None) -> Order:
         qs = Order.objects.filter(pk=order_id)
         order = (qs.filter(user_id=user_id) if user_id is not None else qs).select_related("sale").first()
     if order is None:
-        raise Http404
+        raise OrderNotFound()
     return order
 
 
@@ -46,10 +46,12 @@ def order_pay(*, order_id: int, user_id: int, decline: bool = False) -> Order:
     with transaction.atomic(using="default"):
         # Why CAS: expiry or a cancel may have closed the order since we read it; the DB clock decides.
         won = Order.objects.filter(pk=order.pk, status=PENDING, expires_at__gt=Now()).update(
-            status=OrderStatus.PAID, paid_at=Now(), payment_ref=result.reference)
+            status=OrderStatus.PAID, paid_at=Now(), payment_ref=result.reference
+        )
         if won:
-            OrderStatusHistory.objects.create(order_id=order.pk, from_status=PENDING, to_status=OrderStatus.PAID,
-                                              reason=result.reference)
+            OrderStatusHistory.objects.create(
+                order_id=order.pk, from_status=PENDING, to_status=OrderStatus.PAID, reason=result.reference
+            )
     if not won:
         payments.refund(reference=result.reference)  # charged, but the order closed first: give it back
         raise OrderClosed()
@@ -67,8 +69,9 @@ def _close(order: Order, *, reason: str, only_if_expired: bool) -> bool:
             return False
         # Why a guarded decrement: sold moves only by conditional UPDATEs (the CHECK backs it up).
         Stock.objects.filter(sku_id=order.sale.sku_id, sold__gte=order.quantity).update(sold=F("sold") - order.quantity)
-        OrderStatusHistory.objects.create(order_id=order.pk, from_status=PENDING, to_status=OrderStatus.CANCELLED,
-                                          reason=reason)
+        OrderStatusHistory.objects.create(
+            order_id=order.pk, from_status=PENDING, to_status=OrderStatus.CANCELLED, reason=reason
+        )
     note_user_writes([order.user_id])
     _return_to_redis(order)
     return True
@@ -77,8 +80,9 @@ def _close(order: Order, *, reason: str, only_if_expired: bool) -> bool:
 def _return_to_redis(order: Order) -> None:
     try:
         # Exactly once whatever happens: the release script is guarded by the reservation id.
-        stock_release(sale_id=order.sale_id, reservation_id=order.reservation_id, user_id=order.user_id,
-                      quantity=order.quantity)
+        stock_release(
+            sale_id=order.sale_id, reservation_id=order.reservation_id, user_id=order.user_id, quantity=order.quantity
+        )
     except Exception:  # Redis away: reconciliation finds the unreturned units and returns them
         logger.warning("could not return order %s's units to Redis; reconciliation will", order.pk, exc_info=True)
 
@@ -94,7 +98,7 @@ def order_cancel(*, order_id: int, user_id: int | None, reason: str = "cancelled
     return _owned(order_id, user_id)
 
 
-def orders_expire(*, batch: int = 500, max_seconds: float | None = None) -> int:
+def orders_expire_due(*, batch: int = 500, max_seconds: float | None = None) -> int:
     """Cancel orders whose payment window has passed (database clock), oldest first, in batches,
     until none is due or ``max_seconds`` (default ORDER_EXPIRY_MAX_SECONDS) are spent; the next
     run goes on from there. Returns how many it cancelled."""
@@ -103,8 +107,11 @@ def orders_expire(*, batch: int = 500, max_seconds: float | None = None) -> int:
     closed = 0
     while True:
         with pinned_to_primary():
-            due = list(Order.objects.filter(status=PENDING, expires_at__lte=Now()).select_related("sale")
-                       .order_by("expires_at")[:batch])
+            due = list(
+                Order.objects.filter(status=PENDING, expires_at__lte=Now())
+                .select_related("sale")
+                .order_by("expires_at")[:batch]
+            )
         for order in due:
             closed += _close(order, reason="payment_timeout", only_if_expired=True)
             if time.monotonic() > deadline:
@@ -114,7 +121,7 @@ def orders_expire(*, batch: int = 500, max_seconds: float | None = None) -> int:
             return closed
 
 
-def order_expire(*, order_id: int) -> bool:
+def order_expire_if_due(*, order_id: int) -> bool:
     """Cancel one order if its payment window has passed (database clock); False if it had not
     or if it was paid or cancelled first."""
     order = _owned(order_id, None)

@@ -1,4 +1,5 @@
 """A simulated payment gateway: it approves, unless told to decline (``?fail=1`` or the setting)."""
+
 from __future__ import annotations
 
 import secrets

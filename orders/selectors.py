@@ -1,20 +1,17 @@
-"""Reads of orders and reservations."""
+"""Reads of orders and reservations. What is missing, or not the caller's, is None."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db.models import QuerySet
-from django.http import Http404
-from django.utils import timezone
 
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
-from inventory.keys import sale_keys
-from inventory.redis_client import get_redis
+from inventory.redis_schema import reservation_id_sale
+from inventory.selectors import reservation_record, stream_lengths
 from orders.consistency import alias_for_user_reads
 from orders.models import Order, OrderStatus
-from orders.persistence import sale_of
 
 
 @dataclass(frozen=True)
@@ -31,46 +28,38 @@ def _from_order(rid: str, order: Order) -> ReservationStatus:
     return ReservationStatus(rid, "created", order.pk)
 
 
-def reservation_status(*, reservation_id: str, user_id: int) -> ReservationStatus:
-    """The fate of an accepted purchase, for its owner only (anyone else: 404)."""
-    sale_id = sale_of(reservation_id)
+def reservation_status(*, reservation_id: str, user_id: int) -> ReservationStatus | None:
+    """The fate of an accepted purchase, for its owner only (anyone else: None)."""
+    sale_id = reservation_id_sale(reservation_id)
     if sale_id is None:
-        raise Http404
-    data = get_redis().hgetall(sale_keys(sale_id).res(reservation_id))
-    if data and data.get("user") != str(user_id):
-        raise Http404
-    if data.get("status") in ("created", "failed"):
-        order_id = data.get("order_id")
-        return ReservationStatus(reservation_id, data["status"], int(order_id) if order_id else None, data.get("reason", ""))
+        return None
+    record = reservation_record(sale_id=sale_id, reservation_id=reservation_id)
+    if record is not None and record.user_id != user_id:
+        return None
+    if record is not None and record.status in ("created", "failed"):
+        return ReservationStatus(reservation_id, record.status, record.order_id, record.reason)
     # Pending in Redis, or its status expired: the primary is the truth (fresh read, design §3).
     with pinned_to_primary():
         order = Order.objects.filter(reservation_id=reservation_id, user_id=user_id).first()
     if order is not None:
         return _from_order(reservation_id, order)
-    if data:
+    if record is not None:
         return ReservationStatus(reservation_id, "pending")
-    raise Http404
+    return None
 
 
 def orders_for_user(*, user_id: int) -> QuerySet[Order]:
     return Order.objects.using(alias_for_user_reads(user_id)).filter(user_id=user_id).select_related("sale")
 
 
-def order_for_user(*, user_id: int, order_id: int) -> Order:
-    order = orders_for_user(user_id=user_id).filter(pk=order_id).first()
-    if order is None:
-        raise Http404
-    return order
+def order_for_user(*, user_id: int, order_id: int) -> Order | None:
+    return orders_for_user(user_id=user_id).filter(pk=order_id).first()
 
 
 def sales_with_reservations_in_stream() -> list[int]:
-    """Preheated sales, open or recently closed, whose stream still holds entries."""
-    recent = timezone.now() - timedelta(days=1)
+    """Sales worth sweeping whose stream still holds entries."""
     with pinned_to_primary():
-        ids = list(FlashSale.objects.exclude(state=FlashSale.State.DRAFT).filter(ends_at__gte=recent).values_list("id", flat=True))
+        ids = list(FlashSale.objects.worth_sweeping().values_list("id", flat=True))
     if not ids:
         return []
-    pipe = get_redis().pipeline(transaction=False)
-    for sale_id in ids:
-        pipe.xlen(sale_keys(sale_id).stream)
-    return [sale_id for sale_id, n in zip(ids, pipe.execute()) if n]
+    return [sale_id for sale_id, n in stream_lengths(ids).items() if n]

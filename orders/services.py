@@ -1,9 +1,10 @@
 """Writes of orders: persisting reservations in batches (the lifecycle lives in lifecycle.py)."""
+
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
@@ -11,13 +12,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.db_router import PRIMARY, pinned_to_primary
-from config.metrics import record_persist_batch
 from flashsale.models import FlashSale
 from inventory.models import Stock
-from orders import bulk, persistence
+from inventory.redis_schema import StreamEntry, reservation_id_sale, stream_entry_parse
+from orders import bulk, stream_consumer
 from orders.consistency import note_user_writes
+from orders.metrics import persist_batch_record
 from orders.models import Order, OrderStatus
-from orders.persistence import Entry, Outcome
+from orders.stream_consumer import Outcome
 
 logger = logging.getLogger(__name__)
 RETRYABLE_MYSQL_ERRORS = {1213, 1205}  # deadlock, lock wait timeout: the transaction can simply run again
@@ -29,34 +31,44 @@ def _take_stock(sku_id: int, n: int) -> bool:
     return Stock.objects.filter(sku_id=sku_id, sold__lte=F("total") - n).update(sold=F("sold") + n) == 1
 
 
-class _StockShort(Exception):
-    """The batch's units do not all fit the DB stock: the batch is written again, one unit check per entry."""
+class _BatchExceedsStock(Exception):
+    """The batch's units do not all fit the DB stock: the batch is written again, one stock check per entry."""
 
 
-def _existing(entries: list[Entry]) -> dict[str, Outcome]:
-    rows = Order.objects.using(PRIMARY).filter(reservation_id__in=[e.reservation_id for e in entries]) \
+def _existing(entries: list[StreamEntry]) -> dict[str, Outcome]:
+    rows = (
+        Order.objects.using(PRIMARY)
+        .filter(reservation_id__in=[e.reservation_id for e in entries])
         .values_list("reservation_id", "id", "status", "failure_reason")
-    return {rid: Outcome("failed" if status == OrderStatus.FAILED else "created", pk, reason)
-            for rid, pk, status, reason in rows}
+    )
+    return {
+        rid: Outcome("failed" if status == OrderStatus.FAILED else "created", pk, reason)
+        for rid, pk, status, reason in rows
+    }
 
 
-def _write_batch(sale: FlashSale, entries: list[Entry], *, one_by_one: bool = False) -> dict[str, Outcome]:
+def _write_batch(
+    sale: FlashSale, entries: list[StreamEntry], *, first_delivery: bool, one_by_one: bool = False
+) -> dict[str, Outcome]:
     with transaction.atomic(using=PRIMARY):
         # An entry read for the first time cannot be in the DB yet (only a persister that read it can
         # have written it); if one is anyway, the unique reservation_id refuses it and the retry looks.
-        existing = {} if all(e.fresh for e in entries) else _existing(entries)
+        existing = {} if first_delivery else _existing(entries)
         new = [e for e in entries if e.reservation_id not in existing]
         users = bulk.known_users({e.user_id for e in new})
         failed = {e.reservation_id: "unknown_user" for e in new if e.user_id not in users}
         if one_by_one:
-            failed |= {e.reservation_id: "out_of_stock" for e in new
-                       if e.reservation_id not in failed and not _take_stock(sale.sku_id, e.quantity)}
+            failed |= {
+                e.reservation_id: "out_of_stock"
+                for e in new
+                if e.reservation_id not in failed and not _take_stock(sale.sku_id, e.quantity)
+            }
         ids = bulk.insert_orders(sale=sale, entries=new, failed=failed, now=timezone.now())
         bulk.insert_history(order_ids=list(ids.values()))
         units = sum(e.quantity for e in new if e.reservation_id not in failed)
         # Why last: every batch of the SKU needs this one row, so its lock is taken just before COMMIT.
         if not one_by_one and units and not _take_stock(sale.sku_id, units):
-            raise _StockShort()  # rolls the batch back; written again below, entry by entry
+            raise _BatchExceedsStock()  # rolls the batch back; written again below, entry by entry
     note_user_writes({e.user_id for e in new})
     outcomes = dict(existing)
     for e in new:
@@ -65,12 +77,12 @@ def _write_batch(sale: FlashSale, entries: list[Entry], *, one_by_one: bool = Fa
     return outcomes
 
 
-def _write_with_retries(sale: FlashSale, entries: list[Entry]) -> dict[str, Outcome]:
+def _write_with_retries(sale: FlashSale, entries: list[StreamEntry], *, first_delivery: bool) -> dict[str, Outcome]:
     one_by_one, attempt = False, 1
     while True:
         try:
-            return _write_batch(sale, entries, one_by_one=one_by_one)
-        except _StockShort:
+            return _write_batch(sale, entries, first_delivery=first_delivery, one_by_one=one_by_one)
+        except _BatchExceedsStock:
             one_by_one = True  # not enough DB stock for the whole batch (only if the SKU is oversubscribed)
             continue
         except IntegrityError:
@@ -78,7 +90,7 @@ def _write_with_retries(sale: FlashSale, entries: list[Entry]) -> dict[str, Outc
             # the unique reservation_id refused ours; the next attempt looks them up and skips them.
             if attempt == WRITE_ATTEMPTS:
                 raise
-            entries = [replace(e, fresh=False) for e in entries]
+            first_delivery = False
         except OperationalError as exc:
             if exc.args[0] not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
                 raise
@@ -88,42 +100,45 @@ def _write_with_retries(sale: FlashSale, entries: list[Entry]) -> dict[str, Outc
 
 def reservation_persist_batch(*, sale_id: int, consumer: str, count: int, sale: FlashSale | None = None) -> int:
     """Persist one batch of the sale's stream. Returns how many entries it handled (0 = drained)."""
-    batch = persistence.read_batch(sale_id=sale_id, consumer=consumer, count=count)
+    batch = stream_consumer.read_batch(sale_id=sale_id, consumer=consumer, count=count)
     if not batch.entries:
         return 0
     try:
         _persist_batch(sale_id, consumer, batch, sale)
     except BaseException:
-        persistence.batch_unsettled(sale_id=sale_id, consumer=consumer)  # re-read our pending ones first
+        stream_consumer.batch_unsettled(sale_id=sale_id, consumer=consumer)  # re-read our pending ones first
         raise
-    persistence.batch_settled(sale_id=sale_id, consumer=consumer)
+    stream_consumer.batch_settled(sale_id=sale_id, consumer=consumer)
     return len(batch.entries)
 
 
-def _persist_batch(sale_id: int, consumer: str, batch: persistence.Batch, sale: FlashSale | None) -> None:
+def _persist_batch(sale_id: int, consumer: str, batch: stream_consumer.Batch, sale: FlashSale | None) -> None:
     entries, poison = [], []
     for entry_id, fields in batch.entries:
-        entry = persistence.parse_entry(entry_id, fields, fresh=batch.fresh)
-        if entry is None or persistence.sale_of(entry.reservation_id) != sale_id:
+        entry = stream_entry_parse(entry_id, fields)
+        if entry is None or reservation_id_sale(entry.reservation_id) != sale_id:
             poison.append((entry_id, fields))
         else:
             entries.append(entry)
     if poison:
-        persistence.park_poison(sale_id=sale_id, raw=poison)
-    if not batch.fresh:  # read with ">", an entry has been delivered once: only re-reads need counting
-        worn = persistence.over_delivered(sale_id=sale_id, consumer=consumer, entry_ids=[e.entry_id for e in entries])
-        if worn:  # delivered again and again without settling (a crash loop): stop trying them
-            _give_up(sale_id, [e for e in entries if e.entry_id in worn], reason="too_many_deliveries")
-            entries = [e for e in entries if e.entry_id not in worn]
+        stream_consumer.park_poison(sale_id=sale_id, raw=poison)
+    if not batch.first_delivery:  # read with ">", an entry has been delivered once: only re-reads need counting
+        ids = [e.entry_id for e in entries]
+        crash_looping = stream_consumer.over_delivered(sale_id=sale_id, consumer=consumer, entry_ids=ids)
+        if crash_looping:  # delivered again and again without settling: stop trying them
+            _give_up(sale_id, [e for e in entries if e.entry_id in crash_looping], reason="too_many_deliveries")
+            entries = [e for e in entries if e.entry_id not in crash_looping]
     if entries:
         started = time.monotonic()
-        _persist_entries(sale or FlashSale.objects.using(PRIMARY).get(pk=sale_id), entries)
-        record_persist_batch(entries=len(entries), seconds=time.monotonic() - started)
+        _persist_entries(
+            sale or FlashSale.objects.using(PRIMARY).get(pk=sale_id), entries, first_delivery=batch.first_delivery
+        )
+        persist_batch_record(entries=len(entries), seconds=time.monotonic() - started)
 
 
-def _persist_entries(sale: FlashSale, entries: list[Entry]) -> None:
+def _persist_entries(sale: FlashSale, entries: list[StreamEntry], *, first_delivery: bool) -> None:
     try:
-        outcomes = _write_with_retries(sale, entries)
+        outcomes = _write_with_retries(sale, entries, first_delivery=first_delivery)
     except (OperationalError, InterfaceError):
         raise  # the DB is away or busy: the entries stay pending and the task retries
     except DatabaseError:
@@ -134,17 +149,19 @@ def _persist_entries(sale: FlashSale, entries: list[Entry]) -> None:
             _give_up(sale.pk, entries, reason="unprocessable")
             return
         middle = len(entries) // 2
-        _persist_entries(sale, entries[:middle])
-        _persist_entries(sale, entries[middle:])
+        _persist_entries(sale, entries[:middle], first_delivery=first_delivery)
+        _persist_entries(sale, entries[middle:], first_delivery=first_delivery)
         return
-    persistence.settle(sale_id=sale.pk, entries=entries, outcomes=outcomes)
+    stream_consumer.settle(sale_id=sale.pk, entries=entries, outcomes=outcomes)
 
 
-def _give_up(sale_id: int, entries: list[Entry], *, reason: str) -> None:
+def _give_up(sale_id: int, entries: list[StreamEntry], *, reason: str) -> None:
     """Park entries for an operator and end them as visible failures with their stock returned."""
-    persistence.park_poison(sale_id=sale_id, raw=[(e.entry_id, {"rid": e.reservation_id, "reason": reason}) for e in entries],
-                            ack=False)
-    persistence.settle(sale_id=sale_id, entries=entries, outcomes={e.reservation_id: Outcome("failed", None, reason) for e in entries})
+    parked = [(e.entry_id, {"rid": e.reservation_id, "reason": reason}) for e in entries]
+    stream_consumer.park_poison(sale_id=sale_id, raw=parked, ack=False)
+    stream_consumer.settle(
+        sale_id=sale_id, entries=entries, outcomes={e.reservation_id: Outcome("failed", None, reason) for e in entries}
+    )
 
 
 @dataclass(frozen=True)
@@ -155,9 +172,9 @@ class DrainResult:
 
 def reservations_drain(*, sale_id: int, consumer: str | None = None, count: int | None = None) -> DrainResult:
     """Persist batches until the stream is empty or the time budget is spent."""
-    consumer = consumer or persistence.consumer_name()
+    consumer = consumer or stream_consumer.consumer_name()
     count = count or settings.FLASHSALE["PERSIST_BATCH_SIZE"]
-    deadline = persistence.monotonic_budget()
+    deadline = stream_consumer.monotonic_budget()
     with pinned_to_primary():  # the persister acts on what it just wrote: never a stale replica read
         return _drain(sale_id, consumer, count, deadline)
 
@@ -165,17 +182,17 @@ def reservations_drain(*, sale_id: int, consumer: str | None = None, count: int 
 def _drain(sale_id: int, consumer: str, count: int, deadline: float) -> DrainResult:
     handled = 0
     sale = FlashSale.objects.using(PRIMARY).filter(pk=sale_id).first()  # once per drain, not per batch
-    rearmed = False
+    debounce_cleared = False
     while True:
         n = reservation_persist_batch(sale_id=sale_id, consumer=consumer, count=count, sale=sale)
         handled += n
-        if n == 0 and rearmed:
+        if n == 0 and debounce_cleared:
             return DrainResult(handled, exhausted=False)
         if n == 0:
-            # Why: a purchase made while the last kick's debounce key lives wakes nobody. Delete the
+            # Why: a purchase made while the last wake-up's debounce key lives wakes nobody. Delete the
             # key, then read once more: a purchase before the DELETE is in the stream for that read,
-            # one after it finds no key and kicks a persister itself. No wake-up is lost.
-            persistence.rearm_kick(sale_id=sale_id)
-        rearmed = n == 0
+            # one after it finds no key and wakes a persister itself. No wake-up is lost.
+            stream_consumer.wakeup_debounce_clear(sale_id=sale_id)
+        debounce_cleared = n == 0
         if time.monotonic() > deadline:
             return DrainResult(handled, exhausted=True)

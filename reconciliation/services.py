@@ -7,62 +7,42 @@ have yet), capped by the SKU's unsold units. Two repairs, both safe to race with
 - any other drift: the stock is set by a compare-and-set script, and only if nothing moved
   (generation, purchase sequence, in-flight counter, stock, release count) since the reading.
 """
+
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from datetime import timedelta
-
-from django.utils import timezone
 
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
-from inventory import scripts
-from inventory.keys import sale_keys
-from inventory.services import stock_release
+from inventory.selectors import RedisSaleState, redis_sale_state
+from inventory.services import stock_release, stock_repair
 from orders.models import Order
+from reconciliation.drift import Comparison, compare, read_db
 from reconciliation.models import ReconciliationRun
-from reconciliation.readings import DbReading, RedisReading, read_db, read_redis
 
 logger = logging.getLogger(__name__)
 ATTEMPTS = 4
 Action = ReconciliationRun.Action
 
 
-@dataclass(frozen=True)
-class Comparison:
-    redis_stock: int
-    expected: int
-    inflight: int
-    db_sold: int
-    unreturned: list[str]  # closed orders whose units Redis has not got back
-
-    @property
-    def drift(self) -> int:
-        return self.redis_stock - self.expected
-
-
-def compare(sale: FlashSale, redis: RedisReading, db: DbReading) -> Comparison:
-    inflight = sum(qty for rid, qty in redis.stream if rid not in db.orders)
-    ceiling = min(sale.quantity - db.live_sold, db.sku_left)  # never more than the DB allows
-    unreturned = [rid for rid in db.returned() if rid not in redis.released]
-    return Comparison(int(redis.stock or 0), max(0, ceiling - inflight), inflight, db.live_sold, unreturned)
-
-
 def _return_units(sale_id: int, reservation_ids: list[str]) -> int:
     with pinned_to_primary():
-        rows = Order.objects.filter(reservation_id__in=reservation_ids).values_list("reservation_id", "user_id", "quantity")
+        rows = Order.objects.filter(reservation_id__in=reservation_ids).values_list(
+            "reservation_id", "user_id", "quantity"
+        )
     # Guarded by reservation id: racing the order's own (late) release returns the units once.
     return sum(stock_release(sale_id=sale_id, reservation_id=rid, user_id=uid, quantity=qty) for rid, uid, qty in rows)
 
 
-def _stable_reading(sale: FlashSale) -> tuple[RedisReading, Comparison] | None:
-    before = read_redis(sale.pk)
+def stable_reading(sale: FlashSale) -> tuple[RedisSaleState, Comparison | None] | None:
+    """Redis, the DB, Redis again: a comparison if both Redis readings describe one moment, else None.
+    The comparison is None when the sale is not preheated."""
+    before = redis_sale_state(sale.pk, with_stream=True)
     if not before.preheated:
         return before, None
     db = read_db(sale.pk, sale.sku_id)
-    after = read_redis(sale.pk)
+    after = redis_sale_state(sale.pk, with_stream=True)
     if before.fingerprint != after.fingerprint:
         return None  # purchases, settles or returns moved things between our reads
     return before, compare(sale, before, db)
@@ -76,28 +56,35 @@ def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
     found: Comparison | None = None
     returned = 0
     for attempt in range(1, ATTEMPTS + 1):
-        reading = _stable_reading(sale)
+        reading = stable_reading(sale)
         if reading is None:
             time.sleep(0.05 * attempt)
             continue
         redis, cmp = reading
         if cmp is None:
             return ReconciliationRun.objects.create(
-                sale=sale, attempts=attempt, action=Action.UNAVAILABLE,
-                detail="Redis holds no state for this sale (restarted empty?): purchases answer 503 until it is preheated again.")
+                sale=sale,
+                attempts=attempt,
+                action=Action.UNAVAILABLE,
+                detail="Redis holds no state for this sale (restarted empty?): "
+                "purchases answer 503 until it is preheated again.",
+            )
         found = found or cmp
         if cmp.unreturned:
             returned += _return_units(sale_id, cmp.unreturned)
             continue  # read again: the stock moved
         if cmp.drift == 0:
             return _record(sale, found, attempt, returned, repaired=returned > 0)
-        keys = sale_keys(sale_id)
-        # Why CAS: only a Redis that still looks exactly as we read it may be overwritten.
-        if scripts.repair(keys=[keys.meta, keys.stock, keys.released],
-                          args=[redis.generation, redis.seq, redis.inflight_counter, redis.stock, cmp.expected,
-                                len(redis.released)]):
-            logger.warning("reconciliation set sale %s's Redis stock from %s to %s (db sold %s, in flight %s)",
-                           sale_id, cmp.redis_stock, cmp.expected, cmp.db_sold, cmp.inflight)
+        # Why compare-and-set: only a Redis that still looks exactly as we read it may be overwritten.
+        if stock_repair(sale_id=sale_id, seen=redis, stock=cmp.expected):
+            logger.warning(
+                "reconciliation set sale %s's Redis stock from %s to %s (db sold %s, in flight %s)",
+                sale_id,
+                cmp.redis_stock,
+                cmp.expected,
+                cmp.db_sold,
+                cmp.inflight,
+            )
             return _record(sale, found, attempt, returned, repaired=True)
     return _record(sale, found, ATTEMPTS, returned, repaired=False, unstable=True)
 
@@ -112,7 +99,9 @@ def _record(sale, cmp: Comparison | None, attempts: int, returned: int, *, repai
         run.detail = "The sale kept moving between readings; nothing more was changed. The next run tries again."
     elif repaired:
         run.action = Action.REPAIRED
-        run.detail = f"Redis stock was {run.redis_stock}, expected {run.expected_stock}; {returned} lost return(s) replayed."
+        run.detail = (
+            f"Redis stock was {run.redis_stock}, expected {run.expected_stock}; {returned} lost return(s) replayed."
+        )
     else:
         run.action = Action.NONE
     run.save()
@@ -120,8 +109,7 @@ def _record(sale, cmp: Comparison | None, attempts: int, returned: int, *, repai
 
 
 def reconcile_all() -> list[ReconciliationRun]:
-    """Every preheated sale that is open or closed in the last day."""
+    """Every sale worth sweeping: preheated, and open or closed in the last day."""
     with pinned_to_primary():
-        ids = list(FlashSale.objects.exclude(state=FlashSale.State.DRAFT)
-                   .filter(ends_at__gte=timezone.now() - timedelta(days=1)).values_list("id", flat=True))
+        ids = list(FlashSale.objects.worth_sweeping().values_list("id", flat=True))
     return [run for sale_id in ids if (run := reconcile_sale(sale_id=sale_id)) is not None]

@@ -1,4 +1,5 @@
 """Celery tasks: each unpacks ids and calls one service."""
+
 from celery import shared_task
 
 from reconciliation.services import reconcile_all

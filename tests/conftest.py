@@ -1,4 +1,5 @@
 """Session set-up: start the real services, then let pytest-django configure Django against them."""
+
 from __future__ import annotations
 
 import os
@@ -70,7 +71,7 @@ def _clean_redis(stack):
     """Each test starts with an empty Redis (the DB is flushed by pytest-django)."""
     import redis
 
-    from inventory.redis_client import reset_redis
+    from config.redis import reset_redis
 
     redis.Redis.from_url(stack.redis.url).flushall()
     reset_redis()

@@ -1,4 +1,5 @@
 """Factories for the models, and a helper that makes a live, preheated sale."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -53,7 +54,7 @@ class SaleFactory(factory.django.DjangoModelFactory):
 
 def live_sale(*, quantity: int = 100, limit: int = 1, sku_total: int | None = None, **kwargs) -> FlashSale:
     """A sale open now, preheated into Redis."""
-    from inventory.services import sale_preheat
+    from reconciliation.preheat import sale_preheat
 
     sale = SaleFactory(quantity=quantity, per_user_limit=limit, **kwargs)
     Stock.objects.filter(sku=sale.sku).update(total=sku_total if sku_total is not None else quantity)

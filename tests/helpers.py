@@ -1,13 +1,14 @@
 """Small helpers shared by the tests: API calls and invariant checks against the real services."""
+
 from __future__ import annotations
 
 import pytest
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from inventory.keys import GROUP, sale_keys
+from config.redis import get_redis
 from inventory.models import Stock
-from inventory.redis_client import get_redis
+from inventory.redis_schema import CONSUMER_GROUP, sale_keys
 from orders.models import LIVE_STATUSES, Order
 
 # Real transactions on the primary and reads on the real replica (flush skips the replica: it
@@ -31,8 +32,9 @@ def buy(client: APIClient, sale_id: int, quantity=1, token: str | None = None, i
     """POST a purchase (with a fresh token unless one is given); ``extra`` goes to the purchase request."""
     token = token if token is not None else token_for(client, sale_id)
     headers = {"HTTP_IDEMPOTENCY_KEY": idem} if idem else {}
-    return client.post(f"/api/sales/{sale_id}/purchase", {"token": token, "quantity": quantity}, format="json",
-                       **headers, **extra)
+    return client.post(
+        f"/api/sales/{sale_id}/purchase", {"token": token, "quantity": quantity}, format="json", **headers, **extra
+    )
 
 
 def redis_stock(sale_id: int) -> int | None:
@@ -45,7 +47,7 @@ def stream_len(sale_id: int) -> int:
 
 
 def pending_count(sale_id: int) -> int:
-    return get_redis().xpending(sale_keys(sale_id).stream, GROUP)["pending"]
+    return get_redis().xpending(sale_keys(sale_id).stream, CONSUMER_GROUP)["pending"]
 
 
 def assert_invariants(sale, *, accepted_units: int | None = None) -> dict:

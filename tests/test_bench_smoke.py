@@ -4,6 +4,7 @@ The bench starts its own stack, so it runs as a subprocess with an environment b
 scratch: the test session's DATABASE_URL, REDIS_URL, CELERY_* and DJANGO_SETTINGS_MODULE must not
 reach it.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,11 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
         pytest.skip("wrk is not installed (apt-get install wrk)")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--chart", str(tmp_path / "sale.png")],
-        cwd=ROOT, env=_bench_env(), capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=_bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     output = proc.stdout + proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]

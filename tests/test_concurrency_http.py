@@ -1,4 +1,5 @@
 """Many shoppers at once through the real HTTP stack: gunicorn, Redis, a Celery worker, MariaDB."""
+
 from __future__ import annotations
 
 import random
@@ -58,8 +59,12 @@ def _storm(base: str, sale_id: int, tokens: list[str], attempts: int, quantities
         token = session.post(f"{base}/api/sales/{sale_id}/token", json={}, headers=headers, timeout=30)
         if token.status_code != 200:
             return f"token:{token.status_code}"
-        bought = session.post(f"{base}/api/sales/{sale_id}/purchase", json={"token": token.json()["token"], "quantity": qty},
-                              headers=headers, timeout=30)
+        bought = session.post(
+            f"{base}/api/sales/{sale_id}/purchase",
+            json={"token": token.json()["token"], "quantity": qty},
+            headers=headers,
+            timeout=30,
+        )
         if bought.status_code == 202:
             accepted_units.append(qty)
             return "accepted"

@@ -4,6 +4,7 @@ see the worker create the order, then stop it all as Ctrl-C would and check noth
 
 HTTP only: no database fixture, and none of the test stack's services are used.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,33 @@ ROOT = Path(__file__).resolve().parents[1]
 # What the test session exports for its own stack (tests/conftest.py) or a developer may have set:
 # none of it may reach run.sh, or it would not run embedded (or not on our port / VAR_DIR).
 DROPPED_PREFIXES = (
-    "DATABASE_", "DB_", "REDIS_", "CELERY_", "DJANGO_", "FLASHSALE_", "ORDER_", "RECONCILE_", "DEMO_", "WEB_",
+    "DATABASE_",
+    "DB_",
+    "REDIS_",
+    "CELERY_",
+    "DJANGO_",
+    "FLASHSALE_",
+    "ORDER_",
+    "RECONCILE_",
+    "DEMO_",
+    "WEB_",
 )
 DROPPED = {
-    "SECRET_KEY", "DEBUG", "VAR_DIR", "PORT", "SEED_DEMO", "REPLICA_PIN_SECONDS",
-    "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "TRUSTED_PROXIES", "SECURE_HTTPS", "RATELIMIT_ENABLE",
-    "PAYMENT_GATEWAY_DECLINE", "DATA_UPLOAD_MAX_MEMORY_SIZE", "LOG_LEVEL", "PYTEST_CURRENT_TEST",
+    "SECRET_KEY",
+    "DEBUG",
+    "VAR_DIR",
+    "PORT",
+    "SEED_DEMO",
+    "REPLICA_PIN_SECONDS",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "TRUSTED_PROXIES",
+    "SECURE_HTTPS",
+    "RATELIMIT_ENABLE",
+    "PAYMENT_GATEWAY_DECLINE",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "LOG_LEVEL",
+    "PYTEST_CURRENT_TEST",
 }
 
 START_TIMEOUT = 120  # Generous: other suites and browsers on the machine slow every start-up.
@@ -40,20 +62,23 @@ STOP_TIMEOUT = 20
 
 def run_env(var_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED and not k.startswith(DROPPED_PREFIXES)}
-    env.update({
-        "VAR_DIR": str(var_dir),
-        "PORT": str(port),
-        "FLASHSALE_CAPTCHA_REQUIRED": "false",
-        "DEMO_STOCK": "5",
-        "DEMO_LIMIT": "1",
-        "DEMO_USERS": "2",
-        "WEB_WORKERS": "1",
-        "WORKER_CONCURRENCY": "1",
-    })
+    env.update(
+        {
+            "VAR_DIR": str(var_dir),
+            "PORT": str(port),
+            "FLASHSALE_CAPTCHA_REQUIRED": "false",
+            "DEMO_STOCK": "5",
+            "DEMO_LIMIT": "1",
+            "DEMO_USERS": "2",
+            "WEB_WORKERS": "1",
+            "WORKER_CONCURRENCY": "1",
+        }
+    )
     return env
 
 
 # --- processes, by pid, from /proc -------------------------------------------------------------
+
 
 def _stat(pid: int) -> tuple[int, str, int] | None:
     """(ppid, state, start time) of a process, or None if it is gone."""
@@ -109,6 +134,7 @@ def kill_all(procs: dict[int, int]) -> None:
 
 # --- the stack ---------------------------------------------------------------------------------
 
+
 @dataclass
 class RunningStack:
     proc: subprocess.Popen
@@ -141,8 +167,13 @@ def run_stack(tmp_path: Path) -> Iterator[RunningStack]:
     with open(log, "wb") as out:
         # A session (and process group) of its own, like a terminal job: the test signals the group.
         proc = subprocess.Popen(
-            ["bash", "scripts/run.sh"], cwd=ROOT, env=run_env(var_dir, port),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            ["bash", "scripts/run.sh"],
+            cwd=ROOT,
+            env=run_env(var_dir, port),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     stack = RunningStack(proc, log, var_dir, f"http://127.0.0.1:{port}")
     try:
@@ -163,8 +194,9 @@ def run_stack(tmp_path: Path) -> Iterator[RunningStack]:
 
 
 def api(stack: RunningStack, method: str, path: str, api_token: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{stack.base}{path}", headers={"Authorization": f"Token {api_token}"},
-                            timeout=10, **kwargs)
+    return requests.request(
+        method, f"{stack.base}{path}", headers={"Authorization": f"Token {api_token}"}, timeout=10, **kwargs
+    )
 
 
 @pytest.mark.slow
@@ -179,8 +211,13 @@ def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: Runni
 
     response = api(run_stack, "POST", f"/api/sales/{sale_id}/token", shopper, json={})
     assert response.status_code == 200, response.text
-    response = api(run_stack, "POST", f"/api/sales/{sale_id}/purchase", shopper,
-                   json={"token": response.json()["token"], "quantity": 1})
+    response = api(
+        run_stack,
+        "POST",
+        f"/api/sales/{sale_id}/purchase",
+        shopper,
+        json={"token": response.json()["token"], "quantity": 1},
+    )
     assert response.status_code == 202, response.text
     reservation_id = response.json()["reservation_id"]
 
@@ -214,5 +251,7 @@ def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: Runni
     # run.sh's EXIT trap ran: Redis stopped last and cleanly (not by its wrapper's parent-death SIGKILL).
     assert "stopping embedded redis" in run_stack.tail(), run_stack.tail()
     assert list(run_stack.var_dir.glob("celerybeat-schedule*")), "beat kept its schedule outside VAR_DIR"
-    print(f"\n[run-stack] up {t_up - t0:.1f}s, order created {t_order - t_up:.1f}s, "
-          f"stopped {time.monotonic() - started:.1f}s after SIGTERM")
+    print(
+        f"\n[run-stack] up {t_up - t0:.1f}s, order created {t_order - t_up:.1f}s, "
+        f"stopped {time.monotonic() - started:.1f}s after SIGTERM"
+    )

@@ -3,8 +3,10 @@
 -- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream
 -- ARGV: 1 expected_gen ('' = not preheated), 2 expected_seq, 3 expected_inflight, 4 new_gen,
 --       5 stock, 6 starts_ms, 7 ends_ms, 8 limit, 9 state, 10 group, 11 rebuild (1|0),
+--       12 inflight to write (the stream's units when rebuilding, else expected_inflight),
 --       then, when rebuilding: 'b', user, qty ... and 'r', reservation_id ... pairs
 -- Returns 'OK' or 'RETRY'.
+if #KEYS ~= 5 or #ARGV < 12 then return redis.error_reply('preheat.lua: want 5 KEYS and 12+ ARGV') end
 local cur = redis.call('HMGET', KEYS[1], 'gen', 'seq', 'inflight')
 if (cur[1] or '') ~= ARGV[1] or (cur[2] or '0') ~= ARGV[2] or (cur[3] or '0') ~= ARGV[3] then
   return 'RETRY'
@@ -14,7 +16,7 @@ if not stock or stock < 0 then return redis.error_reply('bad stock') end
 redis.call('SET', KEYS[2], stock)
 if ARGV[11] == '1' then
   redis.call('DEL', KEYS[3], KEYS[4])
-  local i = 12
+  local i = 13
   while i <= #ARGV do
     if ARGV[i] == 'b' then
       redis.call('HINCRBY', KEYS[3], ARGV[i + 1], ARGV[i + 2]); i = i + 3
@@ -24,7 +26,7 @@ if ARGV[11] == '1' then
   end
 end
 redis.call('HSET', KEYS[1], 'gen', ARGV[4], 'starts', ARGV[6], 'ends', ARGV[7], 'limit', ARGV[8],
-  'state', ARGV[9], 'seq', ARGV[2], 'inflight', ARGV[3])
+  'state', ARGV[9], 'seq', ARGV[2], 'inflight', ARGV[12])
 -- The consumer group may exist already (a re-preheat): that is fine.
 local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[5], ARGV[10], '0', 'MKSTREAM')
 if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end

@@ -8,6 +8,7 @@
 --   NOT_PREHEATED | INVALID | MISMATCH | RATE_LIMITED; detail is the reservation id on OK, the
 --   milliseconds until the window resets on RATE_LIMITED; kick is 1 when the caller should wake
 --   the persister (debounced here so the web tier publishes rarely).
+if #KEYS ~= 11 or #ARGV ~= 12 then return redis.error_reply('purchase.lua: want 11 KEYS and 12 ARGV') end
 local user, qty_raw, nonce, rid, fp = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local meta = redis.call('HMGET', KEYS[1], 'state', 'starts', 'ends', 'limit', 'gen')

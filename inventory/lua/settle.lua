@@ -4,6 +4,10 @@
 -- ARGV: 1 group, 2 res_ttl_ms, then per entry 7 values:
 --       entry_id, reservation_id, user, qty, outcome ('created'|'failed'), order_id, reason
 -- Returns the number of entries this call acknowledged (0 for a redelivered, already settled one).
+if #ARGV < 2 or (#ARGV - 2) % 7 ~= 0 or #KEYS ~= 6 + (#ARGV - 2) / 7 then
+  return redis.error_reply('settle.lua: want 6 + n KEYS and 2 + 7n ARGV')
+end
+--! include lib/return_units.lua
 local group, ttl = ARGV[1], ARGV[2]
 local preheated = redis.call('EXISTS', KEYS[1]) == 1
 local acked, units, acked_ids, outcomes = 0, 0, {}, {}
@@ -20,9 +24,8 @@ for i = 0, n - 1 do
     outcomes[outcome] = (outcomes[outcome] or 0) + 1
   end
   -- A failed reservation gives its units back once, keyed by reservation id.
-  if outcome == 'failed' and preheated and redis.call('HSETNX', KEYS[4], rid, '1') == 1 then
-    redis.call('INCRBY', KEYS[2], qty)
-    redis.call('HINCRBY', KEYS[3], user, -qty)
+  if outcome == 'failed' and preheated then
+    return_units(KEYS[2], KEYS[3], KEYS[4], rid, user, qty)
   end
   local res = KEYS[7 + i]
   redis.call('HSET', res, 'status', outcome, 'user', user, 'qty', qty, 'order_id', order_id, 'reason', reason)

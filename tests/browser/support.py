@@ -1,4 +1,5 @@
 """Helpers of the browser tests: viewports, the shopper's actions, and what to check in Redis."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,12 +8,12 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from config.redis import get_redis
 from flashsale import pages
 from flashsale.captcha import captcha_new
 from flashsale.models import FlashSale
-from inventory.keys import sale_keys
-from inventory.redis_client import get_redis
-from inventory.services import sale_preheat
+from inventory.redis_schema import sale_keys
+from reconciliation.preheat import sale_preheat
 from tests.helpers import client_for
 
 DESKTOP = {"width": 1280, "height": 860}

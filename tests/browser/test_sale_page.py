@@ -1,4 +1,5 @@
 """A shopper's journey through the sale page in a real browser, against the real services."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,14 @@ from playwright.sync_api import expect
 from orders.models import Order
 from orders.services import reservations_drain
 from tests.browser.support import (
-    CAPTCHA_LABEL, PHONE, SKEWED_DEVICE_CLOCK, api_buy, bought, buy_on_page, forget_cached_page, open_sale_in,
+    CAPTCHA_LABEL,
+    PHONE,
+    SKEWED_DEVICE_CLOCK,
+    api_buy,
+    bought,
+    buy_on_page,
+    forget_cached_page,
+    open_sale_in,
 )
 from tests.factories import UserFactory, live_sale
 from tests.helpers import real_db, redis_stock, stream_len
@@ -158,11 +166,17 @@ def test_on_a_phone_the_page_fits_and_buying_works_by_keyboard(open_page, shoot)
 def test_refusals_are_plain_and_too_many_requests_counts_down(open_page, shoot):
     sale = live_sale(quantity=10)
     page = open_page(f"/sales/{sale.pk}/", user=UserFactory())
-    answers = iter([
-        (429, {"code": "rate_limited", "message": "Too many requests; slow down."}, {"Retry-After": "2"}),
-        (503, {"code": "sale_unavailable", "message": "The sale is temporarily unavailable."}, {"Retry-After": "1"}),
-        (409, {"code": "not_live", "message": "This sale is not open for purchases right now."}, {}),
-    ])
+    answers = iter(
+        [
+            (429, {"code": "rate_limited", "message": "Too many requests; slow down."}, {"Retry-After": "2"}),
+            (
+                503,
+                {"code": "sale_unavailable", "message": "The sale is temporarily unavailable."},
+                {"Retry-After": "1"},
+            ),
+            (409, {"code": "not_live", "message": "This sale is not open for purchases right now."}, {}),
+        ]
+    )
     keys = []
 
     def refuse(route):

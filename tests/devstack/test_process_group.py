@@ -63,8 +63,13 @@ def test_stop_after_the_leader_died_still_ends_what_it_left_behind(tmp_path) -> 
 def test_a_process_that_dies_while_starting_is_reported_with_its_log(tmp_path) -> None:
     log = tmp_path / "boom.log"
     log.write_text("from an earlier run\n")
-    proc = ProcessGroup([sys.executable, "-c", "print('boom'); raise SystemExit(3)"], log, env=dict(os.environ),
-                        cwd=tmp_path, append=True)
+    proc = ProcessGroup(
+        [sys.executable, "-c", "print('boom'); raise SystemExit(3)"],
+        log,
+        env=dict(os.environ),
+        cwd=tmp_path,
+        append=True,
+    )
     with pytest.raises(RuntimeError, match=r"(?s)never did not start:.*from an earlier run.*boom"):
         proc.wait_started(lambda: False, 10, "never")
     assert proc.popen.returncode == 3

@@ -1,11 +1,12 @@
 """Fixtures of the fault tests (tests/faults, marker ``faults``; ``make test-faults`` runs them)."""
+
 from __future__ import annotations
 
 import uuid
 
 import pytest
 
-from inventory.redis_client import reset_redis
+from config.redis import reset_redis
 from tests.faults.figures import FIGURES
 
 

@@ -1,4 +1,5 @@
 """The measured figures of the fault tests, printed as they come and summed up at the end of the run."""
+
 from __future__ import annotations
 
 FIGURES: list[str] = []

@@ -4,6 +4,7 @@ Every fault test runs the app the way production does: gunicorn (gthread) for th
 prefork worker for the persister, optionally Celery beat, all as subprocesses on the test stack
 (tests/support/stack.py) unless a test points them at a server of its own through the env.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ import requests
 from celery import Celery
 from requests.adapters import HTTPAdapter
 from rest_framework.authtoken.models import Token
+from urllib3.util.retry import Retry
 
 from devstack import RedisServer
 from orders.models import Order
@@ -25,7 +27,6 @@ from tests.factories import users
 from tests.faults.figures import figure, note  # noqa: F401 (figure is re-exported for the tests)
 from tests.helpers import stream_len
 from tests.support.processes import BIN, Proc, start_gunicorn, start_worker
-from urllib3.util.retry import Retry
 
 # Production defaults stay on (rate limits included), with limits no shopper of a test reaches.
 # The captcha is off as in load tests: it is not what these tests break.
@@ -36,6 +37,7 @@ APP_ENV = {
 }
 
 # --- processes ---------------------------------------------------------------------------------
+
 
 class App:
     """gunicorn, Celery worker(s) and beat for one test; all stopped at the end of the test."""
@@ -59,8 +61,20 @@ class App:
         log = self.tmp / "celery-beat.log"
         full = {**os.environ, "PYTHONUNBUFFERED": "1", **APP_ENV, **(env or {})}
         full.pop("PYTEST_CURRENT_TEST", None)
-        proc = Proc([str(BIN / "celery"), "-A", "config.celery_app", "beat", "--loglevel", "INFO",
-                     "-s", str(self.tmp / "celerybeat-schedule")], log, full)
+        proc = Proc(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config.celery_app",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "-s",
+                str(self.tmp / "celerybeat-schedule"),
+            ],
+            log,
+            full,
+        )
         self.procs.append(proc)
         wait_until(lambda: "beat: Starting" in log.read_text(errors="replace") or not proc.alive(), 30, "beat start")
         assert proc.alive(), proc.tail()
@@ -118,6 +132,7 @@ def hold_stock_row(sku_id: int):
 
 # --- shoppers over HTTP ---------------------------------------------------------------------------
 
+
 @dataclass
 class Shopper:
     user_id: int
@@ -172,8 +187,9 @@ def purchase(base: str, sale_id: int, shopper: Shopper, session: requests.Sessio
         if got[1] != 200:
             return got
     try:
-        response = session.post(f"{base}/api/sales/{sale_id}/purchase", json={"token": shopper.token, "quantity": qty},
-                                timeout=15)
+        response = session.post(
+            f"{base}/api/sales/{sale_id}/purchase", json={"token": shopper.token, "quantity": qty}, timeout=15
+        )
     except requests.RequestException:
         return outcome(None, "purchase")
     if response.status_code != 503:
@@ -208,8 +224,15 @@ def accepted_rids(shoppers: list[Shopper]) -> list[str]:
 class Storm:
     """Shoppers buying in background threads until stopped; every answer is recorded with its time."""
 
-    def __init__(self, base: str, sale_id: int, shoppers: list[Shopper], threads: int = 4, pause: float = 0.02,
-                 retry_503: bool = True):
+    def __init__(
+        self,
+        base: str,
+        sale_id: int,
+        shoppers: list[Shopper],
+        threads: int = 4,
+        pause: float = 0.02,
+        retry_503: bool = True,
+    ):
         self.base, self.sale_id, self.pause, self.retry_503 = base, sale_id, pause, retry_503
         self.todo = list(shoppers)
         self.answers: list[tuple[float, tuple]] = []
@@ -264,6 +287,7 @@ def server_errors(answers) -> list[tuple]:
 
 # --- waiting ------------------------------------------------------------------------------------
 
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while True:
@@ -276,12 +300,12 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
 
 
 def kicker(broker_url: str | None = None):
-    """``persist_reservations`` for a sale, published like beat's sweep (to our worker's queue)."""
+    """``reservations_drain_task`` for a sale, published like beat's sweep (to our worker's queue)."""
     queue = os.environ["CELERY_QUEUE"]
     if broker_url is None:
-        from orders.tasks import persist_reservations
+        from orders.tasks import reservations_drain_task
 
-        return lambda sale_id: persist_reservations.apply_async((sale_id,), queue=queue)
+        return lambda sale_id: reservations_drain_task.apply_async((sale_id,), queue=queue)
     app = Celery("fault-kicker", broker=broker_url)
     return lambda sale_id: app.send_task("orders.persist_reservations", args=[sale_id], queue=queue)
 
@@ -299,7 +323,9 @@ def wait_persisted(sale, expected_orders: int, *, timeout: float = 60, kick=None
             orders_done_at = now
         if orders_done_at is not None and stream_len(sale.pk) == 0:
             return orders_done_at
-        assert now < deadline, f"not drained after {timeout}s: {count}/{expected_orders} orders, stream {stream_len(sale.pk)}"
+        assert now < deadline, (
+            f"not drained after {timeout}s: {count}/{expected_orders} orders, stream {stream_len(sale.pk)}"
+        )
         if kick is not None and now >= next_kick:
             kick(sale.pk)
             next_kick = now + kick_every
@@ -329,10 +355,10 @@ def wait_settled(sale, *, timeout: float = 60, kick=None, kick_every: float = 1.
 
 def reservation_statuses(sale_id: int, rids: list[str]) -> Counter:
     """How each reservation ended, as the shopper's status endpoint would say (from Redis)."""
-    from inventory.keys import sale_keys
-    from inventory.redis_client import get_redis
+    from config.redis import get_redis
+    from inventory.redis_schema import sale_keys
 
     pipe = get_redis().pipeline(transaction=False)
     for rid in rids:
-        pipe.hgetall(sale_keys(sale_id).res(rid))
+        pipe.hgetall(sale_keys(sale_id).reservation(rid))
     return Counter(f"{d.get('status')}:{d.get('reason', '')}".rstrip(":") for d in pipe.execute())

@@ -5,6 +5,7 @@ The pair is the whole session's (the ``stack`` fixture): every test resumes or r
 (DB_CONNECT_TIMEOUT=2, DB_READ_TIMEOUT=3, DB_WRITE_TIMEOUT=3) so a frozen primary fails a call in
 seconds instead of hanging it.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,13 +18,24 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from inventory.keys import GROUP, sale_keys
+from config.redis import get_redis
 from inventory.models import Stock
-from inventory.redis_client import get_redis
+from inventory.redis_schema import CONSUMER_GROUP, sale_keys
 from orders.models import Order, OrderStatusHistory
 from tests.factories import live_sale
-from tests.faults.kit import (Storm, accepted_rids, buy_all, fetch_token, figure, hold_stock_row, make_shoppers,
-                              reservation_statuses, server_errors, wait_settled, wait_until)
+from tests.faults.kit import (
+    Storm,
+    accepted_rids,
+    buy_all,
+    fetch_token,
+    figure,
+    hold_stock_row,
+    make_shoppers,
+    reservation_statuses,
+    server_errors,
+    wait_settled,
+    wait_until,
+)
 from tests.helpers import assert_invariants, pending_count, real_db
 
 pytestmark = [real_db, pytest.mark.faults, pytest.mark.slow]
@@ -49,7 +61,7 @@ class DeliverySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pending = get_redis().xpending_range(self.stream, GROUP, min="-", max="+", count=1000)
+            pending = get_redis().xpending_range(self.stream, CONSUMER_GROUP, min="-", max="+", count=1000)
             self.highest = max([self.highest, *(p["times_delivered"] for p in pending)])
             self.samples += 1
             time.sleep(0.1)
@@ -122,19 +134,24 @@ def test_a_primary_outage_mid_batch_leaves_no_partial_order_and_the_worker_retri
     codes = Counter(o[1:] if o[1] != 202 else 202 for o in answers)
     assert answers and not server_errors(answers), codes
     log = worker.log.read_text(errors="replace")
-    retries = re.findall(r"persist_reservations\[([^\]]+)\] retry: Retry in (\d+)s", log)
+    retries = re.findall(r"orders\.persist_reservations\[([^\]]+)\] retry: Retry in (\d+)s", log)
     per_task: dict[str, list[int]] = {}
     for task_id, countdown in retries:
         per_task.setdefault(task_id, []).append(int(countdown))
     assert retries, "the worker never retried"
     assert deliveries.samples > OUTAGE_SECONDS * 5, deliveries.samples  # the sampler watched the whole outage
-    recovery = f"{last_order_at - outage.back_at:.1f} s" if last_order_at and last_order_at > outage.back_at else "none needed"
-    figure(5, f"primary {how} {OUTAGE_SECONDS} s mid-batch (worker -c 2, its own retries only): {len(retries)} retries, "
-              f"longest backoff {max(per_task.values(), key=len)} s; highest delivery count of a pending entry "
-              f"{deliveries.highest} (given up above {settings.FLASHSALE['PERSIST_MAX_DELIVERIES']}); partial orders 0, "
-              f"duplicates 0; ends of "
-              f"{len(rids)} accepted: {dict(ends)}; time to recovery {recovery} "
-              f"({'resume' if how == 'frozen' else 'restart'} to last order); purchases during it: {dict(codes)}")
+    recovery = (
+        f"{last_order_at - outage.back_at:.1f} s" if last_order_at and last_order_at > outage.back_at else "none needed"
+    )
+    figure(
+        5,
+        f"primary {how} {OUTAGE_SECONDS} s mid-batch (worker -c 2, its own retries only): {len(retries)} retries, "
+        f"longest backoff {max(per_task.values(), key=len)} s; highest delivery count of a pending entry "
+        f"{deliveries.highest} (given up above {settings.FLASHSALE['PERSIST_MAX_DELIVERIES']}); partial orders 0, "
+        f"duplicates 0; ends of "
+        f"{len(rids)} accepted: {dict(ends)}; time to recovery {recovery} "
+        f"({'resume' if how == 'frozen' else 'restart'} to last order); purchases during it: {dict(codes)}",
+    )
     # Liveness. Both failed before the fixes this test prompted: entries given up as too_many_deliveries
     # (a retry during the outage counted as a delivery), and purchases answering 500 (every POST was
     # pinned to the primary, so token authentication needed it).

@@ -3,6 +3,7 @@
 The app runs as real processes (gunicorn + a Celery worker) on a redis-server of the test's own,
 so the suite's shared Redis is never touched.
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,11 +16,23 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from devstack import RedisServer
-from inventory.services import sale_preheat
 from orders.models import Order
+from reconciliation.preheat import sale_preheat
 from tests.factories import live_sale
-from tests.faults.kit import (SlowLoadingRedis, Storm, accepted_rids, buy_all, figure, hold_stock_row, kicker,
-                              make_shoppers, purchase, server_errors, wait_persisted, wait_until)
+from tests.faults.kit import (
+    SlowLoadingRedis,
+    Storm,
+    accepted_rids,
+    buy_all,
+    figure,
+    hold_stock_row,
+    kicker,
+    make_shoppers,
+    purchase,
+    server_errors,
+    wait_persisted,
+    wait_until,
+)
 from tests.helpers import assert_invariants, pending_count, real_db, redis_stock, stream_len
 
 pytestmark = [real_db, pytest.mark.faults, pytest.mark.slow]
@@ -38,8 +51,9 @@ class LoadingProbe:
     """PINGs a restarting Redis every 20 ms and notes when it answered LOADING."""
 
     def __init__(self, port: int):
-        self.client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2, socket_connect_timeout=1,
-                                  retry=Retry(NoBackoff(), 0))
+        self.client = redis.Redis(
+            host="127.0.0.1", port=port, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         self.first = self.last = None
         self.sightings = 0
         self._stop = threading.Event()
@@ -68,8 +82,9 @@ class LoadingProbe:
 
 
 def test_redis_killed_with_aof_everysec_loses_nothing_and_answers_503_while_loading(tmp_path, app, use_redis):
-    server = SlowLoadingRedis(tmp_path / "redis", appendonly=True, appendfsync="everysec",
-                              key_load_delay_us=LOAD_DELAY_US).start()
+    server = SlowLoadingRedis(
+        tmp_path / "redis", appendonly=True, appendfsync="everysec", key_load_delay_us=LOAD_DELAY_US
+    ).start()
     try:
         use_redis(server)
         _fill(server, DUMMY_KEYS)
@@ -105,8 +120,11 @@ def test_redis_killed_with_aof_everysec_loses_nothing_and_answers_503_while_load
             restart_at = time.monotonic()
             server.start(timeout=60)  # returns on the first PONG, i.e. when LOADING is over
             ready_at = time.monotonic()
-            wait_until(lambda: not storm.todo and all(s.outcomes and s.outcomes[-1][1] != 503 for s in during),
-                       30, "the storm's shoppers to get an answer other than 503")
+            wait_until(
+                lambda: not storm.todo and all(s.outcomes and s.outcomes[-1][1] != 503 for s in during),
+                30,
+                "the storm's shoppers to get an answer other than 503",
+            )
         assert probe.first and probe.last, "the restart never answered LOADING: the test proved nothing about it"
         while_down = storm.between(0, restart_at)
         while_loading = storm.between(probe.first, probe.last)
@@ -114,21 +132,29 @@ def test_redis_killed_with_aof_everysec_loses_nothing_and_answers_503_while_load
         codes = Counter((o[1], o[2]) if o[1] != 202 else (202, "accepted") for o in everything)
         assert not server_errors(everything), codes
         assert not [o for o in everything if o[2] == "sold_out"], codes
-        assert while_down and all(a[1:] == (503, "sale_unavailable") for a in while_down), Counter(a[:2] for a in while_down)
-        assert while_loading and all(a[1:] == (503, "sale_unavailable") for a in while_loading), \
-            Counter(a[:2] for a in while_loading)
+        assert while_down and all(a[1:] == (503, "sale_unavailable") for a in while_down), Counter(
+            a[:2] for a in while_down
+        )
+        assert while_loading and all(a[1:] == (503, "sale_unavailable") for a in while_loading), Counter(
+            a[:2] for a in while_loading
+        )
 
         # 4. Nothing lost: every 202 ends as an order; the stream kept the unsettled ones.
         rids = accepted_rids(before + in_flight + during)
         assert len(rids) == 180
         recovered_at = wait_persisted(sale, 180, kick=kick, timeout=60)
-        assert sorted(Order.objects.using("default").filter(sale=sale).values_list("reservation_id", flat=True)) == sorted(rids)
+        assert sorted(
+            Order.objects.using("default").filter(sale=sale).values_list("reservation_id", flat=True)
+        ) == sorted(rids)
         assert_invariants(sale, accepted_units=180)
-        figure(3, f"AOF everysec, SIGKILL with 60 reservations unsettled: lost 0 of 180, duplicates 0, "
-                  f"5xx other than 503 0; LOADING seen for {probe.last - probe.first:.1f} s: "
-                  f"{len(while_loading)} purchases answered in it, all 503 sale_unavailable; "
-                  f"{len(while_down)} answered while down, all 503; time to recovery {recovered_at - ready_at:.1f} s "
-                  f"(ready to last order)")
+        figure(
+            3,
+            f"AOF everysec, SIGKILL with 60 reservations unsettled: lost 0 of 180, duplicates 0, "
+            f"5xx other than 503 0; LOADING seen for {probe.last - probe.first:.1f} s: "
+            f"{len(while_loading)} purchases answered in it, all 503 sale_unavailable; "
+            f"{len(while_down)} answered while down, all 503; time to recovery {recovered_at - ready_at:.1f} s "
+            f"(ready to last order)",
+        )
     finally:
         server.stop()
 
@@ -162,7 +188,11 @@ def test_redis_restarted_empty_without_persistence_is_unavailable_until_re_prehe
         assert plan.rebuild and plan.inflight == 0 and db_sold == 40
         assert plan.stock == redis_stock(sale.pk) == sale.quantity - db_sold - plan.inflight == 60
         # The in-flight reservations died with the non-persistent Redis: no order, no status.
-        lost = [rid for rid in accepted_rids(in_flight) if not Order.objects.using("default").filter(reservation_id=rid).exists()]
+        lost = [
+            rid
+            for rid in accepted_rids(in_flight)
+            if not Order.objects.using("default").filter(reservation_id=rid).exists()
+        ]
         assert len(lost) == 20
         assert in_flight[0].session().get(f"{base}/api/reservations/{lost[0]}", timeout=10).status_code == 404
 
@@ -173,9 +203,12 @@ def test_redis_restarted_empty_without_persistence_is_unavailable_until_re_prehe
         assert buy_all(base, sale.pk, after) == Counter({("accepted", 202): 10})
         wait_persisted(sale, 50, kick=kick)
         assert_invariants(sale, accepted_units=50)
-        figure(3, "no persistence: after the restart purchases 503 sale_unavailable (0 sold_out); re-preheat "
-                  f"stock {plan.stock} = {sale.quantity} - {db_sold} DB sold - {plan.inflight} in flight; "
-                  f"lost {len(lost)} accepted reservations that were in flight (why production runs AOF)")
+        figure(
+            3,
+            "no persistence: after the restart purchases 503 sale_unavailable (0 sold_out); re-preheat "
+            f"stock {plan.stock} = {sale.quantity} - {db_sold} DB sold - {plan.inflight} in flight; "
+            f"lost {len(lost)} accepted reservations that were in flight (why production runs AOF)",
+        )
     finally:
         server.stop()
 

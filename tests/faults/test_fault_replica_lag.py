@@ -4,6 +4,7 @@ Shoppers go through gunicorn like browsers/apps do: the session that bought (wit
 app set) and a fresh one (the shopper's other device).
 The share of reads served by the replica is counted on the servers (Com_select on each).
 """
+
 from __future__ import annotations
 
 import threading
@@ -54,7 +55,9 @@ READS = Counter()
 
 
 def _look(base: str, session: requests.Session, sale_id: int, rid: str, order_id: int) -> list[str]:
-    """A shopper's reads after their order exists (three of their own order, one of the sale); returns what was stale."""
+    """A shopper's reads after their order exists (three of their own order, one of the sale).
+
+    Returns what was stale."""
     READS["own"] += 3
     stale = []
     listed = session.get(f"{base}/api/orders/", timeout=10)
@@ -99,7 +102,11 @@ def test_with_the_replica_5s_behind_no_shopper_misses_their_own_new_order(tmp_pa
         lagging = stack.mariadb.replica.query(f"SELECT COUNT(*) AS n FROM `{DB_NAME}`.orders_order")[0]["n"]
         with Reads(stack) as fresh_reads:
             stale = [x for i, rid in enumerate(rids) for x in _look(base, sessions[i], sale.pk, rid, order_ids[rid])]
-            stale += [x for i, rid in enumerate(rids) for x in _look(base, shoppers[i].session(), sale.pk, rid, order_ids[rid])]
+            stale += [
+                x
+                for i, rid in enumerate(rids)
+                for x in _look(base, shoppers[i].session(), sale.pk, rid, order_ids[rid])
+            ]
         # 2. Keep looking, from the buying session and from fresh ones, until past the lag.
 
         errors = []
@@ -119,7 +126,11 @@ def test_with_the_replica_5s_behind_no_shopper_misses_their_own_new_order(tmp_pa
         # 3. The replica has caught up: the same reads now go to it.
         stack.mariadb.wait_for_replica(timeout=LAG_SECONDS + 10)
         with Reads(stack) as caught_up_reads:
-            stale += [x for i, rid in enumerate(rids) for x in _look(base, shoppers[i].session(), sale.pk, rid, order_ids[rid])]
+            stale += [
+                x
+                for i, rid in enumerate(rids)
+                for x in _look(base, shoppers[i].session(), sale.pk, rid, order_ids[rid])
+            ]
     finally:
         stack.mariadb.set_replica_delay(0)
         stack.mariadb.wait_for_replica(timeout=30)
@@ -128,9 +139,12 @@ def test_with_the_replica_5s_behind_no_shopper_misses_their_own_new_order(tmp_pa
     assert not stale, Counter(stale)
     wait_persisted(sale, 20)
     assert_invariants(sale, accepted_units=20)
-    figure(6, f"replica {LAG_SECONDS} s behind: stale reads 0 of {READS['own']} own-order reads "
-              f"(the buying session and fresh ones, up to {WATCH_SECONDS} s after the order); "
-              f"replica share of SELECTs right after the orders {fresh_reads.share}, once caught up {caught_up_reads.share}")
+    figure(
+        6,
+        f"replica {LAG_SECONDS} s behind: stale reads 0 of {READS['own']} own-order reads "
+        f"(the buying session and fresh ones, up to {WATCH_SECONDS} s after the order); "
+        f"replica share of SELECTs right after the orders {fresh_reads.share}, once caught up {caught_up_reads.share}",
+    )
 
 
 def _created(base: str, session: requests.Session, rid: str, order_ids: dict) -> bool:

@@ -1,4 +1,5 @@
 """Anti-bot defences on the API: rate limits, trusted proxies, CSRF, single-use captcha."""
+
 from __future__ import annotations
 
 import threading
@@ -6,16 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from captcha.models import CaptchaStore
-from rest_framework.test import APIClient
-
-from tests.factories import UserFactory, live_sale
 from django.contrib.auth.models import User
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
+from config.redis import get_redis
 from flashsale.services import purchase_token_issue
-from inventory.keys import sale_keys
-from inventory.redis_client import get_redis
+from inventory.redis_schema import sale_keys
+from tests.factories import UserFactory, live_sale
 from tests.helpers import buy, client_for, real_db, redis_stock, stream_len
 
 pytestmark = real_db
@@ -46,8 +46,13 @@ def test_a_rotated_x_forwarded_for_from_an_untrusted_peer_does_not_escape_the_ip
     statuses = []
     for i in range(6):  # six different accounts, one untrusted peer, a new forged XFF each time
         client = client_for(UserFactory())
-        r = client.post(f"/api/sales/{sale.pk}/token", {}, format="json", REMOTE_ADDR="203.0.113.9",
-                        HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+        r = client.post(
+            f"/api/sales/{sale.pk}/token",
+            {},
+            format="json",
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        )
         statuses.append(r.status_code)
     assert statuses == [200] * 4 + [429] * 2
 
@@ -58,8 +63,13 @@ def test_x_forwarded_for_is_believed_from_a_trusted_proxy(settings):
     sale = live_sale()
     statuses = []
     for i in range(4):  # distinct real clients behind our proxy: each has its own budget
-        r = client_for(UserFactory()).post(f"/api/sales/{sale.pk}/token", {}, format="json", REMOTE_ADDR="10.0.0.5",
-                                           HTTP_X_FORWARDED_FOR=f"1.2.3.4, 198.51.100.{i}")
+        r = client_for(UserFactory()).post(
+            f"/api/sales/{sale.pk}/token",
+            {},
+            format="json",
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR=f"1.2.3.4, 198.51.100.{i}",
+        )
         statuses.append(r.status_code)
     assert statuses == [200] * 4
 
@@ -118,11 +128,23 @@ def test_refused_purchase_tokens_are_limited_per_ip_before_they_cost_a_database_
     settings.FLASHSALE = {**settings.FLASHSALE, "RATE_USER": "1000/h", "RATE_IP": "3/h"}
     settings.RATELIMIT_ENABLE = True
     client = APIClient()
-    codes = [client.post("/api/sales/987654/purchase", {"token": f"junk{i}", "quantity": 1}, format="json",
-                         REMOTE_ADDR="198.51.100.9").status_code for i in range(5)]
+    codes = [
+        client.post(
+            "/api/sales/987654/purchase",
+            {"token": f"junk{i}", "quantity": 1},
+            format="json",
+            REMOTE_ADDR="198.51.100.9",
+        ).status_code
+        for i in range(5)
+    ]
     assert codes == [404, 404, 404, 429, 429]
-    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
-        client.post("/api/sales/987654/purchase", {"token": "junk", "quantity": 1}, format="json", REMOTE_ADDR="198.51.100.9")
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
+        client.post(
+            "/api/sales/987654/purchase", {"token": "junk", "quantity": 1}, format="json", REMOTE_ADDR="198.51.100.9"
+        )
     assert len(primary) + len(replica) == 0
 
 
@@ -135,7 +157,9 @@ def test_a_wrong_captcha_answer_kills_the_challenge():
     sale = live_sale()
     client = client_for(UserFactory())
     key, right = _challenge(client)
-    wrong = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right + "x"}, format="json")
+    wrong = client.post(
+        f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right + "x"}, format="json"
+    )
     assert wrong.status_code == 400 and wrong.json()["code"] == "bad_captcha"
     late = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json")
     assert late.status_code == 400 and late.json()["code"] == "bad_captcha"
@@ -145,7 +169,9 @@ def test_a_right_captcha_answer_gives_a_token_once():
     sale = live_sale()
     client = client_for(UserFactory())
     key, right = _challenge(client)
-    first = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right.upper()}, format="json")
+    first = client.post(
+        f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right.upper()}, format="json"
+    )
     assert first.status_code == 200 and first.json()["expires_in"] > 0
     again = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json")
     assert again.status_code == 400
@@ -160,7 +186,9 @@ def test_concurrent_reuse_of_one_right_captcha_answer_gives_exactly_one_token():
     def attempt(_):
         client = client_for(user)
         barrier.wait()
-        return client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json").status_code
+        return client.post(
+            f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json"
+        ).status_code
 
     with ThreadPoolExecutor(10) as pool:
         codes = list(pool.map(attempt, range(10)))

@@ -1,13 +1,14 @@
 """The operator's console in Django admin, through the test client, on the real services."""
+
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from config.redis import get_redis
 from flashsale.models import FlashSale
-from inventory.redis_client import get_redis
-from inventory.keys import sale_keys
+from inventory.redis_schema import sale_keys
 from orders.models import Order, OrderStatus
 from orders.services import reservations_drain
 from tests.factories import SaleFactory, UserFactory, live_sale

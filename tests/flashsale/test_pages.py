@@ -1,4 +1,5 @@
 """The shopper pages: what they show, who may see them, and that a reload storm stays off the DB."""
+
 from __future__ import annotations
 
 import re
@@ -81,7 +82,7 @@ def test_the_cached_sale_page_is_the_same_for_every_visitor(replicated):
     assert [AUTH.search(b).group(1) for b in bodies] == ["0", "1", "1"]
     assert len({per_request_parts_removed(b) for b in bodies}) == 1
     assert not any(name in b for b in bodies for name in ("alice-page", "bob-page"))
-    assert "csrfmiddlewaretoken\" value=\"\"" in bodies[1]  # filled from the cookie by the page's script
+    assert 'csrfmiddlewaretoken" value=""' in bodies[1]  # filled from the cookie by the page's script
 
 
 def test_anonymous_shoppers_are_offered_a_login_that_comes_back_to_the_sale(replicated):
@@ -98,8 +99,11 @@ def test_anonymous_shoppers_are_offered_a_login_that_comes_back_to_the_sale(repl
 def test_an_unknown_sale_is_a_404_page_and_a_storm_on_it_stays_off_the_db(replicated):
     replicated()
     assert Client().get("/sales/999999/").status_code == 404
-    with time_machine.travel(time.time(), tick=False), \
-            CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+    with (
+        time_machine.travel(time.time(), tick=False),
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
         codes = {Client().get("/sales/999999/").status_code for _ in range(200)}
     assert codes == {404}
     assert "There is no such page or sale" in Client().get("/sales/999999/").content.decode()
@@ -112,8 +116,11 @@ def test_two_thousand_sale_page_views_make_a_handful_of_queries(replicated):
     replicated()
     # The storm's clock is simulated (2 ms per request: 2,000 requests in 4 s), so the count does not
     # depend on how fast this machine is: one render at the start, one when the copy goes stale.
-    with time_machine.travel(time.time(), tick=False) as clock, \
-            CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+    with (
+        time_machine.travel(time.time(), tick=False) as clock,
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
         for i in range(2000):
             client = shoppers[i % 10] if i % 2 else Client()  # half logged in, half fresh anonymous visitors
             response = client.get(f"/sales/{sale.pk}/")
@@ -128,8 +135,11 @@ def test_two_thousand_sale_page_views_make_a_handful_of_queries(replicated):
 def test_the_sale_list_under_a_storm_is_rendered_once(replicated):
     live_sale()
     replicated()
-    with time_machine.travel(time.time(), tick=False), \
-            CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+    with (
+        time_machine.travel(time.time(), tick=False),
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
         for _ in range(300):
             assert Client().get("/sales/").status_code == 200
     assert len(primary) + len(replica) == 1
@@ -201,7 +211,10 @@ def test_a_storm_of_stock_polls_on_the_sale_api_costs_no_database_query_per_poll
 
     sale = live_sale(quantity=10)
     client = APIClient()
-    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
         for _ in range(300):
             assert client.get(f"/api/sales/{sale.pk}/").json()["remaining"] == 10
     assert len(primary) + len(replica) <= 3

@@ -1,4 +1,5 @@
 """The purchase endpoint against real Redis (Lua) and MariaDB."""
+
 from __future__ import annotations
 
 import threading
@@ -10,11 +11,11 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inventory.keys import sale_keys
-from inventory.redis_client import get_redis
+from config.redis import get_redis
+from inventory.redis_schema import sale_keys
 from orders.services import reservations_drain
 from tests.factories import UserFactory, live_sale
-from tests.helpers import assert_invariants, real_db, buy, client_for, redis_stock, stream_len, token_for
+from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, stream_len, token_for
 
 pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
@@ -125,7 +126,9 @@ def test_a_token_buys_for_the_user_it_was_issued_to_and_only_in_its_sale():
     # The token is the credential: whoever sends it, it reserves for Alice, against Alice's limit.
     relayed = buy(bob, sale.pk, token=token_for(alice, sale.pk))
     assert relayed.status_code == 202
-    assert get_redis().hget(sale_keys(sale.pk).res(relayed.json()["reservation_id"]), "user") == str(alice_user.pk)
+    assert get_redis().hget(sale_keys(sale.pk).reservation(relayed.json()["reservation_id"]), "user") == str(
+        alice_user.pk
+    )
     assert buy(alice, sale.pk).json()["code"] == "limit_reached"
 
 
@@ -133,13 +136,18 @@ def test_a_purchase_reads_neither_database():
     sale = live_sale()
     client = client_for(UserFactory())
     token = token_for(client, sale.pk)
-    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
         response = buy(client, sale.pk, token=token)
     assert response.status_code == 202
     assert [q["sql"] for q in primary] + [q["sql"] for q in replica] == []
 
 
-@pytest.mark.parametrize("quantity", [0, -1, 1.5, "1", "1e3", "0x10", " 2 ", "inf", "nan", 10**20, 2**63, True, None, [1], {"n": 1}])
+@pytest.mark.parametrize(
+    "quantity", [0, -1, 1.5, "1", "1e3", "0x10", " 2 ", "inf", "nan", 10**20, 2**63, True, None, [1], {"n": 1}]
+)
 def test_bad_quantities_are_refused_in_the_error_shape_and_take_nothing(quantity):
     sale = live_sale(quantity=10, limit=5)
     client = client_for(UserFactory())
@@ -149,14 +157,17 @@ def test_bad_quantities_are_refused_in_the_error_shape_and_take_nothing(quantity
     assert redis_stock(sale.pk) == 10 and stream_len(sale.pk) == 0
 
 
-@pytest.mark.parametrize("body,content_type", [
-    ("not json", "application/json"),
-    ('{"token": "x"', "application/json"),
-    ("quantity=1", "application/x-www-form-urlencoded"),
-    ("{}", "application/json"),
-    ('{"quantity": 1}', "application/json"),
-    ("[1, 2]", "application/json"),
-])
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        ("not json", "application/json"),
+        ('{"token": "x"', "application/json"),
+        ("quantity=1", "application/x-www-form-urlencoded"),
+        ("{}", "application/json"),
+        ('{"quantity": 1}', "application/json"),
+        ("[1, 2]", "application/json"),
+    ],
+)
 def test_malformed_bodies_are_4xx_in_the_error_shape_and_take_nothing(body, content_type):
     sale = live_sale(quantity=10, limit=5)
     client = client_for(UserFactory())
@@ -187,7 +198,7 @@ def test_an_unreachable_redis_means_503(settings):
     sale = live_sale(quantity=10)
     client = client_for(UserFactory())
     token = token_for(client, sale.pk)
-    from inventory.redis_client import reset_redis
+    from config.redis import reset_redis
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     reset_redis()

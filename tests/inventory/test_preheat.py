@@ -1,4 +1,5 @@
 """Preheat: idempotent, a new generation each time, careful with a live sale in flight."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from config.redis import get_redis
 from flashsale.models import FlashSale
-from inventory.keys import sale_keys
-from inventory.redis_client import get_redis
-from inventory.services import sale_preheat
+from inventory.redis_schema import sale_keys
 from orders.services import reservations_drain
+from reconciliation.preheat import sale_preheat
 from tests.factories import SaleFactory, UserFactory, live_sale
 from tests.helpers import buy, client_for, real_db, redis_stock
 
@@ -78,5 +79,7 @@ def test_the_openapi_schema_and_docs_are_served():
     schema = client.get("/api/schema/?format=json")
     assert schema.status_code == 200
     paths = json.loads(schema.content)["paths"]
-    assert {"/api/sales/{sale_id}/purchase", "/api/reservations/{reservation_id}", "/api/orders/{order_id}/pay"} <= set(paths)
+    assert {"/api/sales/{sale_id}/purchase", "/api/reservations/{reservation_id}", "/api/orders/{order_id}/pay"} <= set(
+        paths
+    )
     assert client.get("/api/docs/").status_code == 200

@@ -1,4 +1,5 @@
 """/healthz, /readyz and /metrics against the real services: MariaDB primary+replica, Redis, broker."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ import pytest
 from django.apps import apps
 from prometheus_client.parser import text_string_to_metric_families
 
-from inventory.redis_client import reset_redis
+from config.redis import reset_redis
 from orders.services import reservations_drain
 from tests.factories import SaleFactory, UserFactory, live_sale
 from tests.helpers import buy, client_for, real_db

@@ -1,4 +1,5 @@
 """Pay, cancel and expire: compare-and-set transitions, stock returned exactly once."""
+
 from __future__ import annotations
 
 import threading
@@ -7,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from inventory.keys import sale_keys
+from config.redis import get_redis
 from inventory.models import Stock
-from inventory.redis_client import get_redis
+from inventory.redis_schema import sale_keys
 from orders import lifecycle
 from orders.models import Order, OrderStatus
 from orders.services import reservations_drain
@@ -76,11 +77,11 @@ def test_cancelling_returns_the_stock_once_and_a_later_payment_is_refused():
 def test_expiry_is_driven_by_the_database_clock():
     sale = live_sale(quantity=10)
     _orders(sale, 3)
-    assert lifecycle.orders_expire() == 0  # now: nothing is due
+    assert lifecycle.orders_expire_due() == 0  # now: nothing is due
     with db_clock_shifted(settings.ORDER_PAYMENT_TIMEOUT - 60):
-        assert lifecycle.orders_expire() == 0  # a minute before the deadline: still nothing
+        assert lifecycle.orders_expire_due() == 0  # a minute before the deadline: still nothing
     with db_clock_shifted(PAST_DEADLINE()):
-        assert lifecycle.orders_expire() == 3
+        assert lifecycle.orders_expire_due() == 3
     assert set(Order.objects.using("default").values_list("status", flat=True)) == {OrderStatus.CANCELLED}
     assert _sold(sale) == 0 and redis_stock(sale.pk) == 10
 
@@ -104,7 +105,7 @@ def test_two_concurrent_expiry_runs_return_the_stock_once():
         try:
             with db_clock_shifted(PAST_DEADLINE()):
                 barrier.wait()
-                closed.append(lifecycle.orders_expire(batch=7))
+                closed.append(lifecycle.orders_expire_due(batch=7))
         finally:
             connections.close_all()
 
@@ -137,14 +138,17 @@ def test_pay_racing_expiry_200_times_never_both_and_stock_returns_only_when_canc
         try:
             with db_clock_shifted(PAST_DEADLINE()):  # this worker sees the deadline passed
                 barrier.wait()
-                if lifecycle.order_expire(order_id=order.pk):
+                if lifecycle.order_expire_if_due(order_id=order.pk):
                     outcomes.append(("cancelled", order.pk))
         finally:
             connections.close_all()
 
     for order in orders:
         barrier = threading.Barrier(2)
-        threads = [threading.Thread(target=pay, args=(order, barrier)), threading.Thread(target=expire, args=(order, barrier))]
+        threads = [
+            threading.Thread(target=pay, args=(order, barrier)),
+            threading.Thread(target=expire, args=(order, barrier)),
+        ]
         [t.start() for t in threads]
         [t.join() for t in threads]
 
@@ -165,7 +169,9 @@ def test_pay_racing_expiry_200_times_never_both_and_stock_returns_only_when_canc
 
 
 @pytest.mark.parametrize("skew_seconds", [300, -300])
-def test_a_worker_clock_skewed_by_five_minutes_neither_expires_early_nor_refuses_a_timely_payment(settings, skew_seconds):
+def test_a_worker_clock_skewed_by_five_minutes_neither_expires_early_nor_refuses_a_timely_payment(
+    settings, skew_seconds
+):
     import time
 
     import time_machine
@@ -174,9 +180,9 @@ def test_a_worker_clock_skewed_by_five_minutes_neither_expires_early_nor_refuses
     sale = live_sale(quantity=10)
     orders = _orders(sale, 2, prefix=f"skew{skew_seconds}")
     with time_machine.travel(time.time() + skew_seconds, tick=True):
-        assert lifecycle.orders_expire() == 0
+        assert lifecycle.orders_expire_due() == 0
         paid = lifecycle.order_pay(order_id=orders[0].pk, user_id=orders[0].user_id)
     assert paid.status == OrderStatus.PAID
     assert Order.objects.using("default").get(pk=orders[1].pk).status == OrderStatus.PENDING_PAYMENT
     with db_clock_shifted(61):  # only the database's clock passing the deadline expires it
-        assert lifecycle.orders_expire() == 1
+        assert lifecycle.orders_expire_due() == 1

@@ -3,6 +3,7 @@
 Found by the bench: with 100k unpaid orders due, ``orders.expire_unpaid`` (on the persister's queue,
 one transaction per order) held both pool processes for over ten minutes and nothing was persisted.
 """
+
 from __future__ import annotations
 
 import time
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from orders.models import Order, OrderStatus
 from orders.services import reservations_drain
-from orders.tasks import expire_unpaid, persist_reservations
+from orders.tasks import orders_expire_due_task, reservations_drain_task
 from reconciliation.models import ReconciliationRun
 from reconciliation.tasks import reconcile_all_task
 from tests.factories import live_sale, users
@@ -53,17 +54,21 @@ def test_expiry_and_reconciliation_wait_for_the_maintenance_worker_while_the_per
     assert settings.MAINTENANCE_QUEUE == maintenance_queue != persister_queue
     sale = live_sale(quantity=50, limit=1)
     _overdue_orders(sale, 10, "due")
-    expire_unpaid.delay()  # what beat sends
+    orders_expire_due_task.delay()  # what beat sends
     reconcile_all_task.delay()
     _buy(sale, 5, "new")
-    last = persist_reservations.delay(sale.pk)  # published after the two beat tasks
+    last = reservations_drain_task.delay(sale.pk)  # published after the two beat tasks
 
     persister = start_worker(tmp_path, concurrency=1, name="persister", queue_names=[persister_queue])
     try:
         # One process takes its queue in order: once this task is done, so is everything before it,
         # and the beat tasks would have been among it had they been routed here.
-        _wait(lambda: f"[{last.id}] succeeded" in persister.log.read_text(errors="replace"), 30, "the persist task",
-              persister)
+        _wait(
+            lambda: f"[{last.id}] succeeded" in persister.log.read_text(errors="replace"),
+            30,
+            "the persist task",
+            persister,
+        )
     finally:
         persister.stop()
     assert _statuses(sale) == {OrderStatus.PENDING_PAYMENT: 15, OrderStatus.CANCELLED: 0}
@@ -71,9 +76,15 @@ def test_expiry_and_reconciliation_wait_for_the_maintenance_worker_while_the_per
 
     maintenance = start_worker(tmp_path, concurrency=1, name="maintenance", queue_names=[maintenance_queue])
     try:
-        _wait(lambda: _statuses(sale)[OrderStatus.CANCELLED] == 10
-              and ReconciliationRun.objects.using("default").filter(sale=sale).exists(), 30, "expiry and reconciliation",
-              maintenance)
+        _wait(
+            lambda: (
+                _statuses(sale)[OrderStatus.CANCELLED] == 10
+                and ReconciliationRun.objects.using("default").filter(sale=sale).exists()
+            ),
+            30,
+            "expiry and reconciliation",
+            maintenance,
+        )
     finally:
         maintenance.stop()
     assert _statuses(sale) == {OrderStatus.PENDING_PAYMENT: 5, OrderStatus.CANCELLED: 10}
@@ -86,17 +97,17 @@ def test_an_expiry_run_stops_at_its_time_budget_and_the_next_runs_finish_the_bac
     _overdue_orders(sale, 150, "late")
     settings.ORDER_EXPIRY_MAX_SECONDS = 0.05  # the task's budget (ORDER_EXPIRY_MAX_SECONDS, whole seconds in env)
     started = time.monotonic()
-    first = expire_unpaid()
+    first = orders_expire_due_task()
     took = time.monotonic() - started
     assert 0 < first < 150, first
     assert took < 1.0, took  # the budget, one due-orders query and the order in hand when it ran out
     assert _statuses(sale) == {OrderStatus.PENDING_PAYMENT: 150 - first, OrderStatus.CANCELLED: first}
     total, runs = first, 1
     while total < 150:  # the next beat ticks go on where the last run stopped
-        total += expire_unpaid()
+        total += orders_expire_due_task()
         runs += 1
         assert runs < 500
-    assert expire_unpaid() == 0 and total == 150
+    assert orders_expire_due_task() == 0 and total == 150
     assert _statuses(sale) == {OrderStatus.PENDING_PAYMENT: 0, OrderStatus.CANCELLED: 150}
     assert redis_stock(sale.pk) == 200  # every unit back once
     assert_invariants(sale, accepted_units=0)

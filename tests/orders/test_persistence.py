@@ -1,4 +1,5 @@
 """Persisting the reservation stream: batches, redelivery, concurrent persisters, a killed worker."""
+
 from __future__ import annotations
 
 import threading
@@ -7,18 +8,18 @@ import time
 import pytest
 from django.db import connections
 
-from inventory.keys import GROUP, sale_keys
+from config.redis import get_redis
 from inventory.models import Stock
-from inventory.redis_client import get_redis
+from inventory.redis_schema import CONSUMER_GROUP, sale_keys
+from orders import stream_consumer
 from orders.models import Order, OrderStatus
 from orders.services import reservation_persist_batch, reservations_drain
-from orders.tasks import persist_reservations
+from orders.tasks import reservations_drain_task
 from tests.factories import UserFactory, live_sale, users
 from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, stream_len
 from tests.support.processes import start_worker
 
 pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
-
 
 
 def _buy_many(sale, n_users: int, prefix="p") -> list[str]:
@@ -45,7 +46,7 @@ def test_the_same_entries_persisted_twice_concurrently_make_one_order_each():
     _buy_many(sale, 40)
     r, keys = get_redis(), sale_keys(sale.pk)
     # Deliver all entries to consumer "a", then let two threads both process a's pending entries.
-    r.xreadgroup(GROUP, "a", {keys.stream: ">"}, count=1000)
+    r.xreadgroup(CONSUMER_GROUP, "a", {keys.stream: ">"}, count=1000)
     barrier = threading.Barrier(2)
     errors = []
 
@@ -81,7 +82,12 @@ def test_a_reservation_the_db_stock_cannot_cover_fails_visibly_and_its_stock_ret
     assert redis_stock(sale.pk) == 3  # the three failed units are back
     client = client_for(failed[0].user)
     status = client.get(f"/api/reservations/{failed[0].reservation_id}").json()
-    assert status == {"reservation_id": failed[0].reservation_id, "status": "failed", "order_id": failed[0].pk, "reason": "out_of_stock"}
+    assert status == {
+        "reservation_id": failed[0].reservation_id,
+        "status": "failed",
+        "order_id": failed[0].pk,
+        "reason": "out_of_stock",
+    }
     assert set(rids) == set(o.reservation_id for o in orders)
 
 
@@ -92,7 +98,7 @@ def test_a_malformed_entry_is_parked_and_does_not_block_the_stream():
     _buy_many(sale, 3)
     reservations_drain(sale_id=sale.pk)
     assert Order.objects.using("default").count() == 3 and stream_len(sale.pk) == 0
-    assert get_redis().llen(keys.dead) == 1
+    assert get_redis().llen(keys.dead_letters) == 1
 
 
 @pytest.mark.slow
@@ -106,10 +112,10 @@ def test_a_worker_killed_mid_batch_leaves_its_entries_to_be_reclaimed_and_persis
         cursor.execute("SELECT sold FROM inventory_stock WHERE sku_id = %s FOR UPDATE", [sale.sku_id])
     worker = start_worker(tmp_path, concurrency=1, name="doomed")
     try:
-        persist_reservations.delay(sale.pk)
+        reservations_drain_task.delay(sale.pk)
         deadline = time.monotonic() + 20
         keys = sale_keys(sale.pk)
-        while get_redis().xpending(keys.stream, GROUP)["pending"] == 0:
+        while get_redis().xpending(keys.stream, CONSUMER_GROUP)["pending"] == 0:
             assert time.monotonic() < deadline, worker.tail()
             time.sleep(0.05)
         time.sleep(0.3)  # the batch is read and its transaction is waiting on our lock
@@ -117,17 +123,19 @@ def test_a_worker_killed_mid_batch_leaves_its_entries_to_be_reclaimed_and_persis
     finally:
         blocker.rollback()
         blocker.close()
-    assert Order.objects.using("default").count() == 0 and get_redis().xpending(keys.stream, GROUP)["pending"] > 0
+    assert (
+        Order.objects.using("default").count() == 0 and get_redis().xpending(keys.stream, CONSUMER_GROUP)["pending"] > 0
+    )
 
     survivor = start_worker(tmp_path, concurrency=1, name="survivor")
     try:
         started = time.monotonic()
-        persist_reservations.delay(sale.pk)
+        reservations_drain_task.delay(sale.pk)
         while stream_len(sale.pk):
             assert time.monotonic() - started < 30, survivor.tail()
             time.sleep(0.1)
             if time.monotonic() - started > 2:
-                persist_reservations.delay(sale.pk)  # what the beat sweep does every second
+                reservations_drain_task.delay(sale.pk)  # what the beat sweep does every second
     finally:
         survivor.stop()
     assert sorted(Order.objects.using("default").values_list("reservation_id", flat=True)) == sorted(rids)
@@ -152,9 +160,14 @@ def test_an_entry_the_database_refuses_is_isolated_parked_and_its_neighbours_per
     monkeypatch.setattr(bulk, "insert_orders", refusing)
     reservations_drain(sale_id=sale.pk)
     assert Order.objects.using("default").count() == 12 and stream_len(sale.pk) == 0
-    assert victim in get_redis().lindex(sale_keys(sale.pk).dead, 0)
+    assert victim in get_redis().lindex(sale_keys(sale.pk).dead_letters, 0)
     owner = client_for(UserFactory._meta.model.objects.get(username="p6"))
-    assert owner.get(f"/api/reservations/{victim}").json() == {"reservation_id": victim, "status": "failed", "order_id": None, "reason": "unprocessable"}
+    assert owner.get(f"/api/reservations/{victim}").json() == {
+        "reservation_id": victim,
+        "status": "failed",
+        "order_id": None,
+        "reason": "unprocessable",
+    }
     assert redis_stock(sale.pk) == 100 - 12  # the refused reservation's unit went back
     assert_invariants(sale, accepted_units=12)
 
@@ -167,9 +180,9 @@ def test_an_entry_delivered_too_often_is_given_up_visibly(settings):
     rid = buy(client, sale.pk).json()["reservation_id"]
     keys = sale_keys(sale.pk)
     # Delivered, then re-claimed by two more workers, each of which died before settling.
-    get_redis().xreadgroup(GROUP, "crashy-1", {keys.stream: ">"}, count=10)
+    get_redis().xreadgroup(CONSUMER_GROUP, "crashy-1", {keys.stream: ">"}, count=10)
     for n in (2, 3):
-        get_redis().xautoclaim(keys.stream, GROUP, f"crashy-{n}", 0, "0-0", count=10)
+        get_redis().xautoclaim(keys.stream, CONSUMER_GROUP, f"crashy-{n}", 0, "0-0", count=10)
     assert reservation_persist_batch(sale_id=sale.pk, consumer="crashy-3", count=10) == 1
     assert Order.objects.using("default").count() == 0 and stream_len(sale.pk) == 0
     assert client.get(f"/api/reservations/{rid}").json()["status"] == "failed"
@@ -185,7 +198,7 @@ def test_a_batch_that_failed_before_settling_is_taken_up_again_by_the_next_drain
     rids = _buy_many(sale, 4)
     real = services._write_with_retries
 
-    def database_away(sale_, entries):
+    def database_away(sale_, entries, **_):
         raise OperationalError(2002, "Can't connect to server")
 
     monkeypatch.setattr(services, "_write_with_retries", database_away)
@@ -211,30 +224,32 @@ def test_an_entry_seen_for_the_first_time_whose_order_exists_is_not_written_twic
     orders = Order.objects.using("default").filter(sale=sale)
     assert orders.count() == 3 and sorted(orders.values_list("reservation_id", flat=True)) == sorted(rids)
     assert Stock.objects.using("default").get(sku=sale.sku).sold == 3
-    assert client_for(orders.get(reservation_id=fields["rid"]).user).get(
-        f"/api/reservations/{fields['rid']}").json()["status"] == "created"
+    assert (
+        client_for(orders.get(reservation_id=fields["rid"]).user)
+        .get(f"/api/reservations/{fields['rid']}")
+        .json()["status"]
+        == "created"
+    )
     assert_invariants(sale, accepted_units=3)
 
 
 def test_a_purchase_made_as_the_last_drain_ends_is_persisted_without_waiting_for_beat(settings, monkeypatch):
-    from orders import persistence
-
-    settings.FLASHSALE = {**settings.FLASHSALE, "KICK_DEBOUNCE_MS": 60_000}  # the first kick's key outlives the test
+    settings.FLASHSALE = {**settings.FLASHSALE, "KICK_DEBOUNCE_MS": 60_000}  # the first wake-up's key outlives the test
     sale = live_sale(quantity=10, limit=1)
     _buy_many(sale, 1, prefix="first")
     keys = sale_keys(sale.pk)
-    real = persistence.rearm_kick
+    real = stream_consumer.wakeup_debounce_clear
     late = []
 
-    def purchase_just_before_the_rearm(*, sale_id):
-        if not late:  # the drain has just read an empty stream; a purchase lands now, and its kick is debounced
+    def purchase_just_before_the_debounce_is_cleared(*, sale_id):
+        if not late:  # the drain has just read an empty stream; a purchase lands now, and its wake-up is debounced
             late.extend(_buy_many(sale, 1, prefix="late"))
-            assert get_redis().exists(keys.kick)  # so no persister was woken for it
+            assert get_redis().exists(keys.wakeup_debounce)  # so no persister was woken for it
         real(sale_id=sale_id)
 
-    monkeypatch.setattr(persistence, "rearm_kick", purchase_just_before_the_rearm)
-    assert reservations_drain(sale_id=sale.pk).handled == 2  # the drain read once more after the rearm
+    monkeypatch.setattr(stream_consumer, "wakeup_debounce_clear", purchase_just_before_the_debounce_is_cleared)
+    assert reservations_drain(sale_id=sale.pk).handled == 2  # the drain read once more after clearing it
     assert stream_len(sale.pk) == 0 and Order.objects.using("default").filter(reservation_id=late[0]).exists()
-    assert not get_redis().exists(keys.kick)
+    assert not get_redis().exists(keys.wakeup_debounce)
     _buy_many(sale, 1, prefix="next")
-    assert get_redis().exists(keys.kick)  # the next purchase kicked a persister again
+    assert get_redis().exists(keys.wakeup_debounce)  # the next purchase woke a persister again

@@ -1,4 +1,5 @@
 """Reads go to the real replica, yet a shopper sees their new order even when the replica lags."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,6 @@ from orders.selectors import orders_for_user
 from orders.services import reservations_drain
 from tests.factories import UserFactory, live_sale
 from tests.helpers import buy, client_for, real_db
-
-
 
 pytestmark = pytest.mark.usefixtures("no_captcha", "no_rate_limits")
 
@@ -88,7 +87,9 @@ def test_a_marker_noted_late_by_an_older_commit_does_not_hide_a_newer_write(stac
     a_committed, b_noted = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
-    def session(name: str, commit_when: threading.Event | None, note_when: threading.Event | None, done: threading.Event):
+    def session(
+        name: str, commit_when: threading.Event | None, note_when: threading.Event | None, done: threading.Event
+    ):
         try:
             if commit_when is not None:
                 assert commit_when.wait(20)

@@ -1,4 +1,5 @@
 """Reconciliation against real Redis and MariaDB: finds drift, repairs only when safe, records all."""
+
 from __future__ import annotations
 
 import threading
@@ -8,14 +9,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from inventory.keys import sale_keys
+from config.redis import get_redis
 from inventory.models import Stock
-from inventory.redis_client import get_redis
-from inventory.services import sale_preheat
+from inventory.redis_schema import sale_keys
 from orders import lifecycle
 from orders.models import Order
 from orders.services import reservations_drain
 from reconciliation.models import ReconciliationRun
+from reconciliation.preheat import sale_preheat
 from reconciliation.services import reconcile_sale
 from tests.factories import live_sale, users
 from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, token_for
@@ -48,7 +49,9 @@ def test_a_lost_redis_return_is_found_repaired_and_recorded(monkeypatch):
 
     monkeypatch.setattr(lifecycle, "stock_release", lost)
     lifecycle.order_cancel(order_id=order.pk, user_id=order.user_id)
-    assert redis_stock(sale.pk) == 8 and Stock.objects.using("default").get(sku=sale.sku).sold == 1  # DB returned, Redis not
+    assert (
+        redis_stock(sale.pk) == 8 and Stock.objects.using("default").get(sku=sale.sku).sold == 1
+    )  # DB returned, Redis not
 
     run = reconcile_sale(sale_id=sale.pk)
     assert run.action == Action.REPAIRED and run.releases_repaired == 1
@@ -120,12 +123,16 @@ def test_reconciling_while_purchases_and_persistence_run_applies_no_wrong_repair
     reservations_drain(sale_id=sale.pk)
 
     assert len(runs) >= 3
-    assert not [r for r in runs if r.action == Action.REPAIRED], [(r.redis_stock, r.expected_stock) for r in runs if r.action == Action.REPAIRED]
+    assert not [r for r in runs if r.action == Action.REPAIRED], [
+        (r.redis_stock, r.expected_stock) for r in runs if r.action == Action.REPAIRED
+    ]
     final = reconcile_sale(sale_id=sale.pk)
     assert final.action == Action.NONE and final.drift == 0
     assert_invariants(sale, accepted_units=300)
-    print(f"{len(runs)} runs during the sale: {sum(r.action == Action.UNSTABLE for r in runs)} unstable, "
-          f"{sum(r.action == Action.NONE for r in runs)} in agreement")
+    print(
+        f"{len(runs)} runs during the sale: {sum(r.action == Action.UNSTABLE for r in runs)} unstable, "
+        f"{sum(r.action == Action.NONE for r in runs)} in agreement"
+    )
 
 
 def test_a_flushed_redis_makes_the_sale_unavailable_until_preheat_restores_the_right_stock():

@@ -3,14 +3,20 @@
 Every generated request (bodies, headers and path values drawn from the schema) must get an
 answer that is not a 5xx, has a declared status and content type, and matches the schema.
 """
+
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from config.wsgi import application
 from tests.factories import UserFactory, live_sale
@@ -23,8 +29,13 @@ pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits"), 
 
 
 def _fuzz(operation, headers: dict, tried: list):
-    @hsettings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-               suppress_health_check=list(HealthCheck))
+    @hsettings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy())
     def check(case):
         case.call_and_validate(headers=headers, checks=CHECKS)

@@ -1,4 +1,5 @@
 """Bad input and abuse: each is a 4xx in the error shape, never a 5xx, and takes nothing."""
+
 from __future__ import annotations
 
 import time
@@ -32,17 +33,24 @@ def test_an_oversize_body_is_413_before_it_is_read():
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x"])
 def test_a_wrong_content_type_is_415(content_type):
     sale = live_sale(quantity=10)
-    response = client_for(UserFactory()).post(f"/api/sales/{sale.pk}/purchase", '{"quantity": 1}', content_type=content_type)
+    response = client_for(UserFactory()).post(
+        f"/api/sales/{sale.pk}/purchase", '{"quantity": 1}', content_type=content_type
+    )
     assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
     _nothing_taken(sale)
 
 
-@pytest.mark.parametrize("sale_id", ["1 OR 1=1", "../1", "..%2F..%2Fetc", "%E2%9C%93", "١", "-1", "99999999999999999999999", "0x1"])
+@pytest.mark.parametrize(
+    "sale_id", ["1 OR 1=1", "../1", "..%2F..%2Fetc", "%E2%9C%93", "١", "-1", "99999999999999999999999", "0x1"]
+)
 def test_odd_sale_ids_are_404_in_the_error_shape(sale_id):
     client = client_for(UserFactory())
     body = {"token": "t", "quantity": 1}
-    for method, path in (("post", f"/api/sales/{sale_id}/purchase"), ("post", f"/api/sales/{sale_id}/token"),
-                         ("get", f"/api/sales/{sale_id}/")):
+    for method, path in (
+        ("post", f"/api/sales/{sale_id}/purchase"),
+        ("post", f"/api/sales/{sale_id}/token"),
+        ("get", f"/api/sales/{sale_id}/"),
+    ):
         response = getattr(client, method)(path, body, format="json") if method == "post" else client.get(path)
         assert response.status_code == 404, (path, response.status_code)
         assert response.json()["code"] == "not_found"
@@ -62,8 +70,12 @@ def test_an_expired_token_is_a_bad_token():
 def test_a_malformed_idempotency_key_is_400(key):
     sale = live_sale(quantity=10)
     client = client_for(UserFactory())
-    response = client.post(f"/api/sales/{sale.pk}/purchase", {"token": token_for(client, sale.pk), "quantity": 1},
-                           format="json", HTTP_IDEMPOTENCY_KEY=key)
+    response = client.post(
+        f"/api/sales/{sale.pk}/purchase",
+        {"token": token_for(client, sale.pk), "quantity": 1},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
     assert response.status_code == 400 and response.json()["code"] == "invalid"
     _nothing_taken(sale)
 
@@ -73,15 +85,27 @@ def test_a_rate_limit_holds_in_total_across_several_web_processes(tmp_path, sett
     sale = live_sale(quantity=100, limit=100)
     user = UserFactory(username="burst")
     key = Token.objects.using("default").create(user=user).key
-    web, base = start_gunicorn(tmp_path, workers=3, threads=4, env={
-        "FLASHSALE_CAPTCHA_REQUIRED": "false", "RATELIMIT_ENABLE": "true",
-        "FLASHSALE_RATE_USER": "10/h", "FLASHSALE_RATE_IP": "10000/h"})
+    web, base = start_gunicorn(
+        tmp_path,
+        workers=3,
+        threads=4,
+        env={
+            "FLASHSALE_CAPTCHA_REQUIRED": "false",
+            "RATELIMIT_ENABLE": "true",
+            "FLASHSALE_RATE_USER": "10/h",
+            "FLASHSALE_RATE_IP": "10000/h",
+        },
+    )
     try:
         session = requests.Session()  # one client, new connection each time: spread over the workers
         codes = []
         for _ in range(30):
-            r = requests.post(f"{base}/api/sales/{sale.pk}/token", json={}, headers={"Authorization": f"Token {key}",
-                              "Connection": "close"}, timeout=10)
+            r = requests.post(
+                f"{base}/api/sales/{sale.pk}/token",
+                json={},
+                headers={"Authorization": f"Token {key}", "Connection": "close"},
+                timeout=10,
+            )
             codes.append(r.status_code)
         session.close()
     finally:

@@ -1,4 +1,5 @@
 """API-token authentication (config.authentication.LeanTokenAuthentication) on the real databases."""
+
 from __future__ import annotations
 
 from django.db import connections
@@ -22,7 +23,10 @@ def test_an_api_token_authenticates_in_one_query_that_reads_two_columns(settings
     settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False}
     sale = live_sale()
     client = _token_client(UserFactory())
-    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
         response = client.post(f"/api/sales/{sale.pk}/token", {}, format="json")
     assert response.status_code == 200, response.content
     auth = [q["sql"] for q in [*primary, *replica] if "authtoken_token" in q["sql"]]

@@ -2,6 +2,7 @@
 
 Expiry compares with the DB's NOW(), so time travel has to happen there, not in Python.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

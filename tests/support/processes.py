@@ -1,4 +1,5 @@
 """The app's own processes, started for a test: gunicorn and a Celery worker, on the test stack."""
+
 from __future__ import annotations
 
 import os
@@ -35,24 +36,70 @@ def queues() -> tuple[str, str]:
     return queue, os.environ.get("CELERY_MAINTENANCE_QUEUE") or f"{queue}-maintenance"
 
 
-def start_worker(tmp: Path, *, concurrency: int = 2, env: dict[str, str] | None = None, name: str = "w",
-                 queue_names: list[str] | None = None) -> Proc:
+def start_worker(
+    tmp: Path,
+    *,
+    concurrency: int = 2,
+    env: dict[str, str] | None = None,
+    name: str = "w",
+    queue_names: list[str] | None = None,
+) -> Proc:
     """A prefork worker consuming ``queue_names`` (default: both of the app's queues)."""
     log = tmp / f"celery-{name}.log"
     queue = ",".join(queue_names or queues())
-    proc = Proc([str(BIN / "celery"), "-A", "config.celery_app", "worker", "-Q", queue, "-n", f"{name}-{os.getpid()}@%h",
-                 "--concurrency", str(concurrency), "--pool", "prefork", "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "--loglevel", "INFO"], log, _env(env))
+    proc = Proc(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+        ],
+        log,
+        _env(env),
+    )
     proc.wait_started(lambda: "ready." in log.read_text(errors="replace"), 30, "celery worker")
     return proc
 
 
-def start_gunicorn(tmp: Path, *, workers: int = 2, threads: int = 16, env: dict[str, str] | None = None) -> tuple[Proc, str]:
+def start_gunicorn(
+    tmp: Path, *, workers: int = 2, threads: int = 16, env: dict[str, str] | None = None
+) -> tuple[Proc, str]:
     port = free_port()
     log = tmp / "gunicorn.log"
-    proc = Proc([str(BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                 "--threads", str(threads), "--worker-class", "gthread", "--no-control-socket", "--backlog", "2048",
-                 "--timeout", "60"], log, _env(env))
+    proc = Proc(
+        [
+            str(BIN / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--no-control-socket",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+        ],
+        log,
+        _env(env),
+    )
     base = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:

@@ -4,6 +4,7 @@ MariaDB primary + replica and Redis are always started here (devstack.start_serv
 used when reachable; otherwise the broker is the test Redis, except under CI=true, where every
 service is required and a missing one fails the run instead of skipping anything.
 """
+
 from __future__ import annotations
 
 import os

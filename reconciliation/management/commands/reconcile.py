@@ -14,5 +14,6 @@ class Command(BaseCommand):
         for run in filter(None, runs):
             self.stdout.write(
                 f"sale {run.sale_id}: {run.action} — redis {run.redis_stock}, expected {run.expected_stock}, "
-                f"drift {run.drift}, db sold {run.db_sold}, in flight {run.in_flight}, returns repaired {run.releases_repaired}"
+                f"drift {run.drift}, db sold {run.db_sold}, in flight {run.in_flight}, "
+                f"returns repaired {run.releases_repaired}"
             )

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from flashsale.models import FlashSale
 from inventory.models import Sku, Stock
-from inventory.services import sale_preheat
+from reconciliation.preheat import sale_preheat
 
 DEMO_PASSWORD = "flash-demo"
 
@@ -33,8 +33,12 @@ class Command(BaseCommand):
             sku = Sku.objects.create(name="Demo phone", price="999.00", description="A phone, at a flash price.")
             Stock.objects.create(sku=sku, total=o["stock"])
             sale = FlashSale.objects.create(
-                sku=sku, title=f"Demo phone flash sale ({o['stock']} units)", price=o["price"], quantity=o["stock"],
-                per_user_limit=o["limit"], starts_at=now + timedelta(seconds=o["starts_in"]),
+                sku=sku,
+                title=f"Demo phone flash sale ({o['stock']} units)",
+                price=o["price"],
+                quantity=o["stock"],
+                per_user_limit=o["limit"],
+                starts_at=now + timedelta(seconds=o["starts_in"]),
                 ends_at=now + timedelta(seconds=o["starts_in"] + o["duration"]),
             )
             users = self._shoppers(o["users"])
@@ -42,7 +46,9 @@ class Command(BaseCommand):
         if o["json"]:
             self.stdout.write(json.dumps({"sale_id": sale.pk, "users": users}))
             return
-        self.stdout.write(f"Demo sale {sale.pk}: {o['stock']} units, limit {o['limit']}, opens {sale.starts_at:%H:%M:%S} UTC")
+        self.stdout.write(
+            f"Demo sale {sale.pk}: {o['stock']} units, limit {o['limit']}, opens {sale.starts_at:%H:%M:%S} UTC"
+        )
         for u in users[:5]:
             self.stdout.write(f"  shopper {u['username']} / {u['password']}  (API token {u['token']})")
         if len(users) > 5:

@@ -1,9 +1,10 @@
--- inventory/lua/note_gtid.lua: note a commit's GTID as the read-your-writes marker of some users,
+-- orders/lua/note_gtid.lua: note a commit's GTID as the read-your-writes marker of some users,
 -- never replacing a newer one. Two batches that commit in one order can note in the other; a plain
 -- HSET would then leave the older GTID, and a reader would trust a replica missing the newer write.
 -- KEYS: 1 this period's hash, 2 the previous period's hash
 -- ARGV: 1 gtid (domain-server-seq), 2 ttl seconds of the hash, 3.. user ids
 -- Returns how many markers were set.
+if #KEYS ~= 2 or #ARGV < 3 then return redis.error_reply('note_gtid.lua: want 2 KEYS and 3+ ARGV') end
 local domain, seq = string.match(ARGV[1], '^(%d+)%-%d+%-(%d+)$')
 seq = tonumber(seq)
 local function newer(old)  -- true if a stored marker is newer than ARGV[1] (same replication domain)

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import ApplicationError
 from flashsale.models import FlashSale
-from inventory.services import sale_preheat
+from reconciliation.preheat import sale_preheat
 
 
 class Command(BaseCommand):

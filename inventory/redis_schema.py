@@ -1,0 +1,184 @@
+"""The sale's Redis projection, in one place: key names, the meta and stats fields, the stream
+entry, the reservation id and the reservation status hash. The Lua scripts in ``inventory/lua``
+write these; Python code reads and names them only through this module.
+
+Every key of a sale carries the hash tag ``{<sale_id>}``, so all of a sale's keys live in one Redis
+Cluster slot and a multi-key script over them stays legal.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+CONSUMER_GROUP = "persisters"  # the stream's consumer group: the persister processes
+
+
+class MetaField:
+    """Fields of ``fs:{sale}:meta``: present (with ``gen``) exactly when the sale is preheated."""
+
+    GENERATION = "gen"  # bumped by every preheat
+    SEQUENCE = "seq"  # accepted purchases since the preheat: a reading that saw it change is stale
+    INFLIGHT = "inflight"  # units accepted and not yet settled by the persister
+    STATE = "state"  # SELLING or PAUSED
+    STARTS_MS = "starts"
+    ENDS_MS = "ends"
+    PER_USER_LIMIT = "limit"
+
+
+SELLING, PAUSED = "on", "paused"  # the values of MetaField.STATE
+
+
+class StatsField:
+    """Counters of ``fs:{sale}:stats``, moved by the scripts in the round trip that does the work."""
+
+    TOKENS_ISSUED = "tokens_issued"
+    TOKENS_USED = "tokens_used"
+
+    @staticmethod
+    def purchases(code: str) -> str:
+        return f"purchase:{code}"
+
+    @staticmethod
+    def orders(outcome: str) -> str:
+        return f"orders_{outcome}"
+
+
+@dataclass(frozen=True)
+class SaleKeys:
+    sale_id: int
+
+    def _k(self, suffix: str) -> str:
+        return f"fs:{{{self.sale_id}}}:{suffix}"
+
+    @property
+    def meta(self) -> str:
+        return self._k("meta")
+
+    @property
+    def stock(self) -> str:
+        return self._k("stock")
+
+    @property
+    def bought(self) -> str:
+        """Hash user id -> units held (accepted, not returned)."""
+        return self._k("bought")
+
+    @property
+    def released(self) -> str:
+        """Hash reservation id -> 1 for every reservation whose units went back (the exactly-once guard)."""
+        return self._k("released")
+
+    @property
+    def stream(self) -> str:
+        """The durable log of accepted purchases, read by the persister."""
+        return self._k("reservations")
+
+    @property
+    def wakeup_debounce(self) -> str:
+        """Set (with a short TTL) when a purchase woke the persister: later ones need not."""
+        return self._k("kick")
+
+    @property
+    def stats(self) -> str:
+        return self._k("stats")
+
+    @property
+    def dead_letters(self) -> str:
+        return self._k("dead")
+
+    def token(self, user_id: int) -> str:
+        return self._k(f"tok:{user_id}")
+
+    def idempotency(self, user_id: int, key: str) -> str:
+        return self._k(f"idem:{user_id}:{key}")
+
+    def reservation(self, reservation_id: str) -> str:
+        """The reservation's status hash, for polling."""
+        return self._k(f"res:{reservation_id}")
+
+    def rate_user(self, user_id: int) -> str:
+        return self._k(f"rl:u:{user_id}")
+
+    def rate_ip(self, ip: str) -> str:
+        return self._k(f"rl:ip:{ip}")
+
+
+def sale_keys(sale_id: int) -> SaleKeys:
+    return SaleKeys(int(sale_id))
+
+
+# --- the reservation id: "<sale id>-<24 hex digits>" -----------------------------------------------
+
+RESERVATION_ID = re.compile(r"^([1-9][0-9]{0,17})-[0-9a-f]{24}$")
+
+
+def reservation_id_new(sale_id: int) -> str:
+    # The sale id travels in the id so a status lookup finds the sale's Redis keys with no DB read.
+    return f"{int(sale_id)}-{secrets.token_hex(12)}"
+
+
+def reservation_id_sale(reservation_id: str) -> int | None:
+    """The sale a reservation id belongs to, or None if it is not one."""
+    match = RESERVATION_ID.match(reservation_id)
+    return int(match.group(1)) if match else None
+
+
+# --- the stream entry, as purchase.lua writes it ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamEntry:
+    entry_id: str
+    reservation_id: str
+    user_id: int
+    quantity: int
+    reserved_at: datetime
+
+
+def stream_entry_parse(entry_id: str, fields: dict | None) -> StreamEntry | None:
+    """An entry as the purchase script wrote it, or None if it is not one (a poison entry)."""
+    try:
+        entry = StreamEntry(
+            entry_id,
+            str(fields["rid"]),
+            int(fields["user"]),
+            int(fields["qty"]),
+            datetime.fromtimestamp(int(fields["ts"]) / 1000, tz=UTC),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    if entry.quantity < 1 or entry.user_id < 1 or not RESERVATION_ID.match(entry.reservation_id):
+        return None
+    return entry
+
+
+def stream_entries_parse(raw: list[tuple[str, dict | None]]) -> list[StreamEntry]:
+    """The well-formed entries of an XRANGE answer (poison ones are the persister's to park)."""
+    return [entry for entry_id, fields in raw if (entry := stream_entry_parse(entry_id, fields)) is not None]
+
+
+# --- the reservation status hash (pending, then created or failed) ----------------------------------
+
+
+@dataclass(frozen=True)
+class ReservationRecord:
+    status: str  # pending | created | failed
+    user_id: int | None
+    order_id: int | None
+    reason: str
+
+
+def reservation_record_parse(fields: dict) -> ReservationRecord | None:
+    """The status hash as purchase.lua and settle.lua write it; None when there is none."""
+    if not fields:
+        return None
+    user, order = fields.get("user", ""), fields.get("order_id", "")
+    return ReservationRecord(
+        fields.get("status", ""),
+        int(user) if user.isdigit() else None,
+        int(order) if order.isdigit() else None,
+        fields.get("reason", ""),
+    )

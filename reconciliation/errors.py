@@ -1,0 +1,7 @@
+"""Stable error codes of the operator's actions (codes and statuses: config.error_codes)."""
+
+from config.errors import ApplicationError
+
+
+class PreheatRefused(ApplicationError):
+    code = "preheat_refused"

@@ -1,0 +1,85 @@
+"""The per-sale metrics: purchases, tokens and settled orders (counted by the scripts), units in
+flight and left, and the drift of the latest reconciliation run. Read once per scrape."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from django.db import DatabaseError
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from flashsale.models import FlashSale
+from inventory.redis_schema import StatsField
+from inventory.selectors import sale_counters
+from reconciliation.selectors import latest_drift
+
+logger = logging.getLogger(__name__)
+PURCHASE_CODES = ("OK", "SOLD_OUT", "LIMIT", "BAD_TOKEN", "NOT_LIVE", "MISMATCH", "INVALID", "RATE_LIMITED")
+MAX_SALES = 200
+
+
+def _sale_ids() -> list[int]:
+    # A replica read (through the router) is fine here: a new sale shows up a moment later.
+    return list(FlashSale.objects.worth_sweeping().order_by("-id").values_list("id", flat=True)[:MAX_SALES])
+
+
+def _families(per_sale: dict[int, tuple[dict, int | None, int | None]], drift: dict[int, int]) -> list:
+    purchases = CounterMetricFamily(
+        "flashsale_purchases", "Purchase attempts answered, by outcome.", labels=["sale", "outcome"]
+    )
+    issued = CounterMetricFamily("flashsale_tokens_issued", "Purchase tokens issued.", labels=["sale"])
+    used = CounterMetricFamily("flashsale_tokens_used", "Purchase tokens spent by an attempt.", labels=["sale"])
+    persisted = CounterMetricFamily(
+        "flashsale_orders_persisted", "Reservations written to the DB, by outcome.", labels=["sale", "outcome"]
+    )
+    inflight = GaugeMetricFamily(
+        "flashsale_reservations_in_flight", "Units reserved, not yet persisted.", labels=["sale"]
+    )
+    stock = GaugeMetricFamily("flashsale_stock_remaining", "Units left to sell in Redis.", labels=["sale"])
+    drift_units = GaugeMetricFamily(
+        "flashsale_drift_units", "Drift found by the latest reconciliation run.", labels=["sale"]
+    )
+    for sale_id, (stats, units_inflight, units_left) in per_sale.items():
+        sale = str(sale_id)
+        for code in PURCHASE_CODES:
+            purchases.add_metric([sale, code.lower()], float(stats.get(StatsField.purchases(code), 0)))
+        issued.add_metric([sale], float(stats.get(StatsField.TOKENS_ISSUED, 0)))
+        used.add_metric([sale], float(stats.get(StatsField.TOKENS_USED, 0)))
+        for outcome in ("created", "failed"):
+            persisted.add_metric([sale, outcome], float(stats.get(StatsField.orders(outcome), 0)))
+        if units_inflight is not None:
+            inflight.add_metric([sale], float(units_inflight))
+        if units_left is not None:
+            stock.add_metric([sale], float(units_left))
+        if sale_id in drift:
+            drift_units.add_metric([sale], float(drift[sale_id]))
+    return [purchases, issued, used, persisted, inflight, stock, drift_units]
+
+
+class SaleCollector(Collector):
+    """Reads the DB (which sales, their latest drift) and Redis (their numbers) once per scrape."""
+
+    def collect(self):
+        up = GaugeMetricFamily(
+            "flashsale_metrics_source_up", "1 if this scrape could read the source.", labels=["source"]
+        )
+        try:
+            sale_ids = _sale_ids()
+            drift = latest_drift(sale_ids)
+            up.add_metric(["db"], 1)
+        except DatabaseError as exc:
+            logger.warning("metrics: database unreadable: %r", exc)
+            sale_ids, drift = [], {}
+            up.add_metric(["db"], 0)
+        try:
+            per_sale = sale_counters(sale_ids)
+            up.add_metric(["redis"], 1)
+        except redis.RedisError as exc:
+            logger.warning("metrics: redis unreadable: %r", exc)
+            up.add_metric(["redis"], 0)
+            yield up
+            return
+        yield up
+        yield from _families(per_sale, drift)

@@ -1,0 +1,118 @@
+"""Preheat: the first reconciliation. Write a sale's selling state into Redis from the database.
+
+Sellable = the expected stock (``reconciliation.drift``): quantity − DB sold − in flight, capped by
+the SKU. When Redis lost the sale (restarted empty), the per-user counts and the returns already
+made are rebuilt from the DB and the stream, so limits and exactly-once returns survive.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.db_router import pinned_to_primary
+from flashsale.models import FlashSale
+from inventory.selectors import RedisSaleState, redis_sale_state
+from inventory.services import Rebuild, SaleWindow, preheat_write
+from reconciliation.drift import expected_stock, read_db
+from reconciliation.errors import PreheatRefused
+
+logger = logging.getLogger(__name__)
+PREHEAT_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class PreheatPlan:
+    sale_id: int
+    generation: int
+    stock: int
+    db_sold: int
+    inflight: int
+    rebuild: bool
+    redis_before: RedisSaleState
+
+
+class _RedisMovedDuringPreheat(Exception):
+    """Purchases or settles changed Redis between our read and the write: read again."""
+
+
+def _ms(dt) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def _plan(sale: FlashSale, before: RedisSaleState) -> tuple[PreheatPlan, Rebuild | None]:
+    db = read_db(sale.pk, sale.sku_id)
+    rebuild = None
+    inflight = before.inflight
+    if not before.preheated:
+        # Redis lost the sale: count what is in the stream, and rebuild the per-user counts from it and the DB.
+        inflight = sum(e.quantity for e in before.stream)
+        bought = db.live_by_user()
+        for user_id, qty in before.inflight_by_user().items():
+            bought[user_id] = bought.get(user_id, 0) + qty
+        # A preheat counts these returns through the DB; mark them so a late release is a no-op.
+        rebuild = Rebuild(bought=bought, returned=db.returned())
+    stock = expected_stock(quantity=sale.quantity, live_sold=db.live_sold, sku_left=db.sku_left, inflight=inflight)
+    generation = max(sale.generation, before.generation) + 1
+    return PreheatPlan(sale.pk, generation, stock, db.live_sold, inflight, rebuild is not None, before), rebuild
+
+
+def sale_preheat(*, sale_id: int, force: bool = False, dry_run: bool = False) -> PreheatPlan:
+    """Write the sale's selling state to Redis with a new generation. Idempotent; safe to repeat.
+
+    Refuses a live sale with reservations in flight unless ``force``. With ``dry_run`` it only
+    returns what it would write (the admin's preview).
+    """
+    for _ in range(PREHEAT_ATTEMPTS):
+        try:
+            return _preheat_once(sale_id=sale_id, force=force, dry_run=dry_run)
+        except _RedisMovedDuringPreheat:
+            continue  # read again
+    raise PreheatRefused(code="preheat_busy")
+
+
+def _preheat_once(*, sale_id: int, force: bool, dry_run: bool) -> PreheatPlan:
+    # Read Redis before the DB: a batch that commits in between is then counted twice (undersell,
+    # repaired by reconciliation), never zero times (oversell). The stream only matters for a rebuild.
+    before = redis_sale_state(sale_id)
+    if not before.preheated:
+        before = redis_sale_state(sale_id, with_stream=True)
+    with pinned_to_primary(), transaction.atomic(using="default"):
+        # Why lock the sale row: two preheats of one sale must not interleave their generations.
+        sale = FlashSale.objects.select_for_update().get(pk=sale_id)
+        if before.preheated and before.inflight > 0 and sale.phase == "live" and not force:
+            raise PreheatRefused()
+        plan, rebuild = _plan(sale, before)
+        if dry_run:
+            return plan
+        window = SaleWindow(
+            _ms(sale.starts_at), _ms(sale.ends_at), sale.per_user_limit, selling=sale.state != FlashSale.State.PAUSED
+        )
+        if not preheat_write(
+            sale_id=sale_id,
+            seen=before,
+            inflight=plan.inflight,
+            generation=plan.generation,
+            stock=plan.stock,
+            window=window,
+            rebuild=rebuild,
+        ):
+            raise _RedisMovedDuringPreheat()
+        sale.generation = plan.generation
+        sale.preheated_at = timezone.now()
+        if sale.state == FlashSale.State.DRAFT:
+            sale.state = FlashSale.State.SCHEDULED
+        sale.save(update_fields=["generation", "preheated_at", "state"])
+    logger.info(
+        "preheated sale %s: generation %s, stock %s (db sold %s, in flight %s, rebuild %s)",
+        sale_id,
+        plan.generation,
+        plan.stock,
+        plan.db_sold,
+        plan.inflight,
+        plan.rebuild,
+    )
+    return plan
