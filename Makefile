@@ -40,12 +40,13 @@ bench: ## Run the load benchmark (bench/run.py)
 	@bash scripts/bootstrap.sh test
 	@$(PYTHON) bench/run.py $(BENCH_ARGS)
 
-lint: ## Lint with ruff (skipped if ruff is not installed) and check the shell scripts
-	@for f in scripts/*.sh; do bash -n "$$f" || exit 1; done
-	@if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh; fi
-	@if [ -x .venv/bin/ruff ]; then .venv/bin/ruff check .; \
-	elif command -v ruff >/dev/null 2>&1; then ruff check .; \
-	else echo "ruff is not installed (pip install ruff): Python lint skipped"; fi
+lint: ## Lint: ruff (rules and format), the layers contract (import-linter), the shell scripts
+	@bash scripts/bootstrap.sh test
+	@for f in scripts/*.sh .ci/run; do bash -n "$$f" || exit 1; done
+	@if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh .ci/run; fi
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 clean: ## Remove runtime data (var/: SQLite, Redis AOF, secret key) and caches
 	rm -rf var/ staticfiles/ .pytest_cache/ .ruff_cache/ celerybeat-schedule* celerybeat.pid

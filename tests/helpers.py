@@ -59,7 +59,8 @@ def assert_invariants(sale, *, accepted_units: int | None = None) -> dict:
     assert sold <= sale.quantity, "oversold"
     assert stock.sold <= stock.total
     assert redis_stock(sale.pk) == sale.quantity - sold, "Redis and DB disagree"
-    assert stream_len(sale.pk) == 0 and pending_count(sale.pk) == 0, "entries left in flight"
+    assert stream_len(sale.pk) == 0, "entries left in flight"
+    assert pending_count(sale.pk) == 0, "entries left in flight"
     assert int(get_redis().hget(sale_keys(sale.pk).meta, "inflight")) == 0
     per_user = live.values("user_id").annotate(n=Sum("quantity"))
     assert all(row["n"] <= sale.per_user_limit for row in per_user), "a user went over the limit"

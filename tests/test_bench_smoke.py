@@ -51,5 +51,6 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
     assert match, f"last line is not the machine-readable summary:\n{output[-4000:]}"
     assert (match["oversell"], match["lost"], match["duplicates"]) == ("0", "0", "0"), output[-4000:]
     assert proc.returncode == 0, output[-4000:]
-    assert float(match["purchase_rps"]) > 0 and float(match["persist"]) > 0
+    assert float(match["purchase_rps"]) > 0
+    assert float(match["persist"]) > 0
     assert (tmp_path / "sale.png").stat().st_size > 0

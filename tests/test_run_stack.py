@@ -207,7 +207,8 @@ def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: Runni
     demo = json.loads((run_stack.var_dir / "demo.json").read_text())  # Written before the web starts.
     sale_id, shopper = demo["sale_id"], demo["users"][0]["token"]
     # Everything of this run lives in its VAR_DIR, not in the checkout's var/.
-    assert (run_stack.var_dir / "db.sqlite3").is_file() and (run_stack.var_dir / "redis" / "appendonlydir").is_dir()
+    assert (run_stack.var_dir / "db.sqlite3").is_file()
+    assert (run_stack.var_dir / "redis" / "appendonlydir").is_dir()
 
     response = api(run_stack, "POST", f"/api/sales/{sale_id}/token", shopper, json={})
     assert response.status_code == 200, response.text

@@ -4,7 +4,7 @@
 -- ARGV: 1 group, 2 res_ttl_ms, then per entry 7 values:
 --       entry_id, reservation_id, user, qty, outcome ('created'|'failed'), order_id, reason
 -- Returns the number of entries this call acknowledged (0 for a redelivered, already settled one).
-if #ARGV < 2 or (#ARGV - 2) % 7 ~= 0 or #KEYS ~= 6 + (#ARGV - 2) / 7 then
+if #KEYS ~= 6 + (#ARGV - 2) / 7 or #ARGV < 2 or (#ARGV - 2) % 7 ~= 0 then
   return redis.error_reply('settle.lua: want 6 + n KEYS and 2 + 7n ARGV')
 end
 --! include lib/return_units.lua

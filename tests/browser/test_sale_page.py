@@ -113,7 +113,8 @@ def test_a_second_purchase_over_the_limit_says_limit_reached(open_page, shoot):
     expect(page.locator("#status-text")).to_contain_text("Limit reached")
     expect(page.locator("#buy-button")).to_be_disabled()
     shoot(page, "limit-reached")
-    assert bought(sale.pk, shopper) == 1 and stream_len(sale.pk) == 1
+    assert bought(sale.pk, shopper) == 1
+    assert stream_len(sale.pk) == 1
 
 
 def test_a_double_click_sends_exactly_one_purchase(open_page):
@@ -128,8 +129,11 @@ def test_a_double_click_sends_exactly_one_purchase(open_page):
     page.locator("#buy-button").dblclick()
     expect(page.locator("#status-text")).to_contain_text("In the queue")
     page.wait_for_timeout(500)  # room for a late second request, were there one
-    assert posts.count("purchase") == 1 and posts.count("token") == 1, posts
-    assert stream_len(sale.pk) == 1 and redis_stock(sale.pk) == 9 and bought(sale.pk, shopper) == 1
+    assert posts.count("purchase") == 1, posts
+    assert posts.count("token") == 1, posts
+    assert stream_len(sale.pk) == 1
+    assert redis_stock(sale.pk) == 9
+    assert bought(sale.pk, shopper) == 1
     reservations_drain(sale_id=sale.pk)
     assert Order.objects.using("default").filter(sale=sale).count() == 1
 
@@ -141,7 +145,8 @@ def test_on_a_phone_the_page_fits_and_buying_works_by_keyboard(open_page, shoot)
     expect(button).to_be_enabled()
     assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth"), "horizontal scrolling"
     box = button.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
     button.scroll_into_view_if_needed()
     expect(button).to_be_in_viewport()
     shoot(page, "phone-live", full_page=True)
@@ -198,7 +203,9 @@ def test_refusals_are_plain_and_too_many_requests_counts_down(open_page, shoot):
     button.click()
     expect(status).to_contain_text("Not live yet")
     # Each retry re-sent the same purchase (same token and Idempotency-Key): it cannot buy twice.
-    assert len(keys) == 3 and len(set(keys)) == 1 and keys[0]
+    assert len(keys) == 3
+    assert len(set(keys)) == 1
+    assert keys[0]
     assert redis_stock(sale.pk) == 10
 
 

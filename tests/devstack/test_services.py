@@ -191,7 +191,8 @@ def read_lines(proc: subprocess.Popen, count: int, timeout: float) -> list[str]:
     reader = threading.Thread(target=read, daemon=True)  # readline() itself has no timeout.
     reader.start()
     reader.join(timeout)
-    assert len(lines) == count and all(lines), f"CLI printed only {lines}"
+    assert len(lines) == count, f"CLI printed only {lines}"
+    assert all(lines), f"CLI printed only {lines}"
     return lines
 
 

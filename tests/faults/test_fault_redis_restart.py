@@ -125,19 +125,18 @@ def test_redis_killed_with_aof_everysec_loses_nothing_and_answers_503_while_load
                 30,
                 "the storm's shoppers to get an answer other than 503",
             )
-        assert probe.first and probe.last, "the restart never answered LOADING: the test proved nothing about it"
+        assert probe.first, "the restart never answered LOADING: the test proved nothing about it"
+        assert probe.last, "the restart never answered LOADING: the test proved nothing about it"
         while_down = storm.between(0, restart_at)
         while_loading = storm.between(probe.first, probe.last)
         everything = [o for s in during for o in s.outcomes]
         codes = Counter((o[1], o[2]) if o[1] != 202 else (202, "accepted") for o in everything)
         assert not server_errors(everything), codes
         assert not [o for o in everything if o[2] == "sold_out"], codes
-        assert while_down and all(a[1:] == (503, "sale_unavailable") for a in while_down), Counter(
-            a[:2] for a in while_down
-        )
-        assert while_loading and all(a[1:] == (503, "sale_unavailable") for a in while_loading), Counter(
-            a[:2] for a in while_loading
-        )
+        assert while_down, Counter(a[:2] for a in while_down)
+        assert all(a[1:] == (503, "sale_unavailable") for a in while_down), Counter(a[:2] for a in while_down)
+        assert while_loading, Counter(a[:2] for a in while_loading)
+        assert all(a[1:] == (503, "sale_unavailable") for a in while_loading), Counter(a[:2] for a in while_loading)
 
         # 4. Nothing lost: every 202 ends as an order; the stream kept the unsettled ones.
         rids = accepted_rids(before + in_flight + during)
@@ -185,7 +184,9 @@ def test_redis_restarted_empty_without_persistence_is_unavailable_until_re_prehe
 
         plan = sale_preheat(sale_id=sale.pk)
         db_sold = Order.objects.using("default").filter(sale=sale).count()
-        assert plan.rebuild and plan.inflight == 0 and db_sold == 40
+        assert plan.rebuild
+        assert plan.inflight == 0
+        assert db_sold == 40
         assert plan.stock == redis_stock(sale.pk) == sale.quantity - db_sold - plan.inflight == 60
         # The in-flight reservations died with the non-persistent Redis: no order, no status.
         lost = [

@@ -111,11 +111,13 @@ def test_a_crash_between_commit_and_xack_makes_no_duplicate_on_redelivery(tmp_pa
         text=True,
         timeout=60,
     )
-    assert crashed.returncode == 1 and "committed 40" in crashed.stdout, crashed.stdout + crashed.stderr
+    assert crashed.returncode == 1, crashed.stdout + crashed.stderr
+    assert "committed 40" in crashed.stdout, crashed.stdout + crashed.stderr
     # Committed in the DB, unsettled in Redis: the state a crash between the two leaves.
     assert Order.objects.using("default").filter(sale=sale).count() == 40
     assert Stock.objects.using("default").get(sku=sale.sku).sold == 40
-    assert pending_count(sale.pk) == 40 and stream_len(sale.pk) == 40
+    assert pending_count(sale.pk) == 40
+    assert stream_len(sale.pk) == 40
     keys = sale_keys(sale.pk)
     assert int(get_redis().hget(keys.meta, "inflight")) == 40
 
@@ -124,11 +126,13 @@ def test_a_crash_between_commit_and_xack_makes_no_duplicate_on_redelivery(tmp_pa
     wait_persisted(sale, 40, kick=kicker(), timeout=60)  # settled once the entries are re-claimed
     settled_in = time.monotonic() - started
     orders = Order.objects.using("default").filter(sale=sale)
-    assert orders.count() == 40 and orders.values("reservation_id").distinct().count() == 40
+    assert orders.count() == 40
+    assert orders.values("reservation_id").distinct().count() == 40
     assert Stock.objects.using("default").get(sku=sale.sku).sold == 40
     assert reservation_statuses(sale.pk, accepted_rids(shoppers)) == Counter({"created": 40})
     stats = get_redis().hgetall(keys.stats)
-    assert int(stats["orders_created"]) == 40 and "orders_failed" not in stats
+    assert int(stats["orders_created"]) == 40
+    assert "orders_failed" not in stats
     owner = shoppers[0]
     rid = accepted_rids([owner])[0]
     shown = owner.session().get(f"{base}/api/reservations/{rid}", timeout=10).json()

@@ -81,7 +81,8 @@ def test_a_session_post_without_a_csrf_token_is_403(settings):
     client = APIClient(enforce_csrf_checks=True)
     assert client.login(username="sess", password="pw")
     response = client.post(f"/api/sales/{sale.pk}/token", {}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
     assert "CSRF" in response.json()["message"]
     assert not get_redis().exists(sale_keys(sale.pk).token(User.objects.get(username="sess").pk))
 
@@ -94,7 +95,8 @@ def test_a_purchase_ignores_cookies_so_a_cross_site_post_has_nothing_to_borrow(s
     client = APIClient(enforce_csrf_checks=True)
     assert client.login(username="victim", password="pw")  # the browser holds the victim's session cookie
     response = client.post(f"/api/sales/{sale.pk}/purchase", {"token": "forged", "quantity": 1}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == "bad_token"
+    assert response.status_code == 403
+    assert response.json()["code"] == "bad_token"
     assert redis_stock(sale.pk) == 100
 
 
@@ -110,10 +112,12 @@ def test_the_purchase_limits_per_user_and_per_ip_are_counted_in_the_script_and_s
 
     assert [buy(client, sale.pk, token=token(user)).status_code for _ in range(2)] == [202, 202]
     refused = buy(client, sale.pk, token=token(user))
-    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
     assert 3000 <= int(refused["Retry-After"]) <= 3600
     assert get_redis().exists(sale_keys(sale.pk).token(user.pk)), "a rate-limited attempt must not spend its token"
-    assert redis_stock(sale.pk) == 98 and stream_len(sale.pk) == 2
+    assert redis_stock(sale.pk) == 98
+    assert stream_len(sale.pk) == 2
 
     settings.FLASHSALE = {**settings.FLASHSALE, "RATE_USER": "1000/h", "RATE_IP": "3/h"}
     others = []
@@ -160,9 +164,11 @@ def test_a_wrong_captcha_answer_kills_the_challenge():
     wrong = client.post(
         f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right + "x"}, format="json"
     )
-    assert wrong.status_code == 400 and wrong.json()["code"] == "bad_captcha"
+    assert wrong.status_code == 400
+    assert wrong.json()["code"] == "bad_captcha"
     late = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json")
-    assert late.status_code == 400 and late.json()["code"] == "bad_captcha"
+    assert late.status_code == 400
+    assert late.json()["code"] == "bad_captcha"
 
 
 def test_a_right_captcha_answer_gives_a_token_once():
@@ -172,7 +178,8 @@ def test_a_right_captcha_answer_gives_a_token_once():
     first = client.post(
         f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right.upper()}, format="json"
     )
-    assert first.status_code == 200 and first.json()["expires_in"] > 0
+    assert first.status_code == 200
+    assert first.json()["expires_in"] > 0
     again = client.post(f"/api/sales/{sale.pk}/token", {"captcha_key": key, "captcha_answer": right}, format="json")
     assert again.status_code == 400
 
@@ -192,14 +199,16 @@ def test_concurrent_reuse_of_one_right_captcha_answer_gives_exactly_one_token():
 
     with ThreadPoolExecutor(10) as pool:
         codes = list(pool.map(attempt, range(10)))
-    assert codes.count(200) == 1 and codes.count(400) == 9
+    assert codes.count(200) == 1
+    assert codes.count(400) == 9
 
 
 def test_the_captcha_image_is_served():
     client = APIClient()
     body = client.get("/api/captcha").json()
     image = client.get(body["image_url"])
-    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/png"
 
 
 def test_password_guessing_on_the_login_page_meets_a_friendly_429_page(settings):
@@ -210,4 +219,5 @@ def test_password_guessing_on_the_login_page_meets_a_friendly_429_page(settings)
     codes = [client.post("/login/", {"username": "nobody", "password": f"guess{i}"}).status_code for i in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     page = client.post("/login/", {"username": "nobody", "password": "again"})
-    assert b"Too many tries" in page.content and page["Retry-After"] == "60"
+    assert b"Too many tries" in page.content
+    assert page["Retry-After"] == "60"

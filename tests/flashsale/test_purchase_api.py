@@ -26,7 +26,8 @@ def test_it_accepts_a_purchase_and_persists_it_as_an_order():
     response = buy(client, sale.pk, quantity=2)
     assert response.status_code == 202
     body = response.json()
-    assert body["status"] == "pending" and body["status_url"] == f"/api/reservations/{body['reservation_id']}"
+    assert body["status"] == "pending"
+    assert body["status_url"] == f"/api/reservations/{body['reservation_id']}"
     assert client.get(body["status_url"]).json()["status"] == "pending"
     assert redis_stock(sale.pk) == 8
 
@@ -35,7 +36,9 @@ def test_it_accepts_a_purchase_and_persists_it_as_an_order():
     status = client.get(body["status_url"]).json()
     assert status["status"] == "created"
     order = client.get(f"/api/orders/{status['order_id']}/").json()
-    assert order["status"] == "pending_payment" and order["quantity"] == 2 and order["price"] == "199.00"
+    assert order["status"] == "pending_payment"
+    assert order["quantity"] == 2
+    assert order["price"] == "199.00"
     assert_invariants(sale, accepted_units=2)
 
 
@@ -45,7 +48,8 @@ def test_it_refuses_a_replayed_token():
     token = token_for(client, sale.pk)
     assert buy(client, sale.pk, token=token).status_code == 202
     replay = buy(client, sale.pk, token=token)
-    assert replay.status_code == 403 and replay.json()["code"] == "bad_token"
+    assert replay.status_code == 403
+    assert replay.json()["code"] == "bad_token"
     assert redis_stock(sale.pk) == 9
 
 
@@ -62,8 +66,10 @@ def test_twenty_concurrent_uses_of_one_token_give_exactly_one_success():
 
     with ThreadPoolExecutor(20) as pool:
         codes = list(pool.map(attempt, range(20)))
-    assert codes.count(202) == 1 and codes.count(403) == 19
-    assert redis_stock(sale.pk) == 99 and stream_len(sale.pk) == 1
+    assert codes.count(202) == 1
+    assert codes.count(403) == 19
+    assert redis_stock(sale.pk) == 99
+    assert stream_len(sale.pk) == 1
 
 
 def test_twenty_concurrent_requests_with_one_idempotency_key_make_one_reservation():
@@ -81,7 +87,8 @@ def test_twenty_concurrent_requests_with_one_idempotency_key_make_one_reservatio
         responses = list(pool.map(attempt, range(20)))
     assert {r.status_code for r in responses} == {202}
     assert len({r.json()["reservation_id"] for r in responses}) == 1
-    assert redis_stock(sale.pk) == 97 and stream_len(sale.pk) == 1
+    assert redis_stock(sale.pk) == 97
+    assert stream_len(sale.pk) == 1
 
 
 def test_it_answers_422_when_an_idempotency_key_comes_back_with_another_body():
@@ -90,7 +97,8 @@ def test_it_answers_422_when_an_idempotency_key_comes_back_with_another_body():
     token = token_for(client, sale.pk)
     assert buy(client, sale.pk, quantity=1, token=token, idem="k1").status_code == 202
     again = buy(client, sale.pk, quantity=2, token=token, idem="k1")
-    assert again.status_code == 422 and again.json()["code"] == "idempotency_mismatch"
+    assert again.status_code == 422
+    assert again.json()["code"] == "idempotency_mismatch"
 
 
 def test_it_refuses_sold_out_and_over_the_limit_without_taking_stock():
@@ -98,12 +106,15 @@ def test_it_refuses_sold_out_and_over_the_limit_without_taking_stock():
     alice, bob = client_for(UserFactory()), client_for(UserFactory())
     assert buy(alice, sale.pk, quantity=2).status_code == 202
     over = buy(alice, sale.pk, quantity=1)
-    assert over.status_code == 409 and over.json()["code"] == "limit_reached"
+    assert over.status_code == 409
+    assert over.json()["code"] == "limit_reached"
     too_many = buy(bob, sale.pk, quantity=2)
-    assert too_many.status_code == 409 and too_many.json()["code"] == "sold_out"
+    assert too_many.status_code == 409
+    assert too_many.json()["code"] == "sold_out"
     assert buy(bob, sale.pk, quantity=1).status_code == 202
     last = buy(client_for(UserFactory()), sale.pk)
-    assert last.status_code == 409 and last.json()["code"] == "sold_out"
+    assert last.status_code == 409
+    assert last.json()["code"] == "sold_out"
     assert redis_stock(sale.pk) == 0
 
 
@@ -113,7 +124,8 @@ def test_it_refuses_a_sale_that_has_not_started_or_has_ended():
     client = client_for(UserFactory())
     for sale in (soon, over):
         response = buy(client, sale.pk)
-        assert response.status_code == 409 and response.json()["code"] == "not_live"
+        assert response.status_code == 409
+        assert response.json()["code"] == "not_live"
         assert redis_stock(sale.pk) == 100
 
 
@@ -153,8 +165,10 @@ def test_bad_quantities_are_refused_in_the_error_shape_and_take_nothing(quantity
     client = client_for(UserFactory())
     response = buy(client, sale.pk, quantity=quantity)
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid" and "quantity" in response.json()["details"]
-    assert redis_stock(sale.pk) == 10 and stream_len(sale.pk) == 0
+    assert response.json()["code"] == "invalid"
+    assert "quantity" in response.json()["details"]
+    assert redis_stock(sale.pk) == 10
+    assert stream_len(sale.pk) == 0
 
 
 @pytest.mark.parametrize(
@@ -174,13 +188,15 @@ def test_malformed_bodies_are_4xx_in_the_error_shape_and_take_nothing(body, cont
     response = client.post(f"/api/sales/{sale.pk}/purchase", body, content_type=content_type)
     assert 400 <= response.status_code < 500
     assert set(response.json()) >= {"code", "message"}
-    assert redis_stock(sale.pk) == 10 and stream_len(sale.pk) == 0
+    assert redis_stock(sale.pk) == 10
+    assert stream_len(sale.pk) == 0
 
 
 def test_an_unknown_sale_is_404():
     client = client_for(UserFactory())
     response = client.post("/api/sales/999999/purchase", {"token": "t", "quantity": 1}, format="json")
-    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
     assert client.post("/api/sales/999999/token", {}, format="json").status_code == 404
     assert client.get("/api/sales/1%20OR%201=1/").status_code == 404
 
@@ -191,7 +207,8 @@ def test_a_flushed_redis_means_sale_unavailable_never_sold_out():
     token = token_for(client, sale.pk)
     get_redis().flushall()
     response = buy(client, sale.pk, token=token)
-    assert response.status_code == 503 and response.json()["code"] == "sale_unavailable"
+    assert response.status_code == 503
+    assert response.json()["code"] == "sale_unavailable"
 
 
 def test_an_unreachable_redis_means_503(settings):
@@ -206,7 +223,8 @@ def test_an_unreachable_redis_means_503(settings):
         response = buy(client, sale.pk, token=token)
     finally:
         reset_redis()
-    assert response.status_code == 503 and response.json()["code"] == "sale_unavailable"
+    assert response.status_code == 503
+    assert response.json()["code"] == "sale_unavailable"
 
 
 def test_anonymous_callers_cannot_get_a_token_nor_buy_without_one():
@@ -215,7 +233,9 @@ def test_anonymous_callers_cannot_get_a_token_nor_buy_without_one():
 
     anonymous = APIClient()
     token = anonymous.post(f"/api/sales/{sale.pk}/token", {}, format="json")
-    assert token.status_code == 401 and token.json()["code"] == "not_authenticated"
+    assert token.status_code == 401
+    assert token.json()["code"] == "not_authenticated"
     response = anonymous.post(f"/api/sales/{sale.pk}/purchase", {"token": "t", "quantity": 1}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == "bad_token"
+    assert response.status_code == 403
+    assert response.json()["code"] == "bad_token"
     assert redis_stock(sale.pk) == 100

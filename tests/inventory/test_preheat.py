@@ -36,7 +36,8 @@ def test_a_re_preheat_keeps_the_sale_s_sold_and_in_flight_units_out_of_stock():
     reservations_drain(sale_id=sale.pk)
     buy(client_for(UserFactory()), sale.pk)  # one more, still in flight
     plan = sale_preheat(sale_id=sale.pk, force=True)
-    assert (plan.db_sold, plan.inflight, plan.stock) == (3, 1, 6) and redis_stock(sale.pk) == 6
+    assert (plan.db_sold, plan.inflight, plan.stock) == (3, 1, 6)
+    assert redis_stock(sale.pk) == 6
 
 
 def test_it_refuses_a_live_sale_with_reservations_in_flight_unless_forced():
@@ -52,7 +53,8 @@ def test_it_refuses_a_live_sale_with_reservations_in_flight_unless_forced():
 def test_a_dry_run_writes_nothing(capsys):
     sale = SaleFactory(quantity=12)
     call_command("preheat_sale", str(sale.pk), "--dry-run")
-    assert "would write stock 12" in capsys.readouterr().out and redis_stock(sale.pk) is None
+    assert "would write stock 12" in capsys.readouterr().out
+    assert redis_stock(sale.pk) is None
 
 
 def test_the_sales_api_shows_remaining_units_from_redis():
@@ -67,7 +69,8 @@ def test_the_sales_api_shows_remaining_units_from_redis():
 def test_seed_demo_prints_only_json_with_a_preheated_sale_and_working_tokens(capsys):
     call_command("seed_demo", "--stock", "7", "--limit", "2", "--users", "3", "--json")
     out = json.loads(capsys.readouterr().out)
-    assert len(out["users"]) == 3 and redis_stock(out["sale_id"]) == 7
+    assert len(out["users"]) == 3
+    assert redis_stock(out["sale_id"]) == 7
     client = APIClient(HTTP_AUTHORIZATION=f"Token {out['users'][0]['token']}")
     token = client.post(f"/api/sales/{out['sale_id']}/token", {}, format="json").json()["token"]
     bought = client.post(f"/api/sales/{out['sale_id']}/purchase", {"token": token, "quantity": 2}, format="json")

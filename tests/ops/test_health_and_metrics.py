@@ -46,7 +46,8 @@ def value(samples: dict, name: str, **labels) -> float | None:
 def test_healthz_answers_ok_without_a_database_query(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
 
 
 def test_readyz_is_ready_when_every_service_answers(client):
@@ -67,8 +68,10 @@ def test_readyz_names_redis_while_it_is_down_and_recovers_when_it_is_back(client
         response = client.get("/readyz")
         assert response.status_code == 503
         body = response.json()
-        assert body["code"] == "not_ready" and "failing: redis" in body["message"]
-        assert body["checks"]["redis"] != "ok" and body["checks"]["primary"] == "ok"
+        assert body["code"] == "not_ready"
+        assert "failing: redis" in body["message"]
+        assert body["checks"]["redis"] != "ok"
+        assert body["checks"]["primary"] == "ok"
         assert client.get("/healthz").status_code == 200  # liveness does not depend on Redis
     finally:
         stack.redis.start()
@@ -87,7 +90,8 @@ def test_readyz_answers_within_two_seconds_when_redis_hangs(client, stack):
         os.kill(pid, signal.SIGCONT)
     reset_redis()
     assert elapsed < 2, f"the probe took {elapsed:.2f}s"
-    assert response.status_code == 503 and response.json()["checks"]["redis"] == "timeout"
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"] == "timeout"
     assert eventually_ready(client).status_code == 200
 
 
@@ -120,7 +124,8 @@ def test_readyz_names_the_replica_when_it_lags_beyond_the_threshold(client, stac
             time.sleep(0.1)
         assert response.status_code == 503, response.content
         body = response.json()
-        assert "failing: replica" in body["message"] and body["checks"]["replica"].startswith("lag ")
+        assert "failing: replica" in body["message"]
+        assert body["checks"]["replica"].startswith("lag ")
     finally:
         stack.mariadb.set_replica_delay(0)
         stack.mariadb.wait_for_replica()
@@ -133,7 +138,8 @@ def test_metrics_count_purchases_tokens_and_persisted_batches(client, stack):
     draft = SaleFactory()  # never preheated: not reported
     assert buy(client_for(UserFactory()), sale.pk).status_code == 202
     sold_out = buy(client_for(UserFactory()), sale.pk)
-    assert sold_out.status_code == 409 and sold_out.json()["code"] == "sold_out"
+    assert sold_out.status_code == 409
+    assert sold_out.json()["code"] == "sold_out"
     stack.mariadb.wait_for_replica()  # /metrics reads the list of sales on the replica
 
     samples = scrape(client)

@@ -38,9 +38,12 @@ def test_paying_an_order_marks_it_paid_once():
     order = _orders(sale, 1)[0]
     client = client_for(order.user)
     paid = client.post(f"/api/orders/{order.pk}/pay")
-    assert paid.status_code == 200 and paid.json()["status"] == "paid" and paid.json()["payment_ref"].startswith("sim_")
+    assert paid.status_code == 200
+    assert paid.json()["status"] == "paid"
+    assert paid.json()["payment_ref"].startswith("sim_")
     again = client.post(f"/api/orders/{order.pk}/pay")
-    assert again.status_code == 409 and again.json()["code"] == "already_paid"
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_paid"
     assert list(order.history.using("default").values_list("to_status", flat=True)) == ["pending_payment", "paid"]
 
 
@@ -48,7 +51,8 @@ def test_a_declined_payment_leaves_the_order_awaiting_payment():
     sale = live_sale(quantity=5)
     order = _orders(sale, 1)[0]
     response = client_for(order.user).post(f"/api/orders/{order.pk}/pay?fail=1")
-    assert response.status_code == 402 and response.json()["code"] == "payment_declined"
+    assert response.status_code == 402
+    assert response.json()["code"] == "payment_declined"
     assert Order.objects.using("default").get(pk=order.pk).status == OrderStatus.PENDING_PAYMENT
 
 
@@ -65,13 +69,16 @@ def test_cancelling_returns_the_stock_once_and_a_later_payment_is_refused():
     sale = live_sale(quantity=5, limit=1)
     order = _orders(sale, 1)[0]
     client = client_for(order.user)
-    assert redis_stock(sale.pk) == 4 and _sold(sale) == 1
+    assert redis_stock(sale.pk) == 4
+    assert _sold(sale) == 1
     assert client.post(f"/api/orders/{order.pk}/cancel").json()["status"] == "cancelled"
     assert client.post(f"/api/orders/{order.pk}/cancel").json()["status"] == "cancelled"
-    assert redis_stock(sale.pk) == 5 and _sold(sale) == 0
+    assert redis_stock(sale.pk) == 5
+    assert _sold(sale) == 0
     assert get_redis().hget(sale_keys(sale.pk).bought, order.user_id) == "0"  # may buy again
     late = client.post(f"/api/orders/{order.pk}/pay")
-    assert late.status_code == 409 and late.json()["code"] == "order_closed"
+    assert late.status_code == 409
+    assert late.json()["code"] == "order_closed"
 
 
 def test_expiry_is_driven_by_the_database_clock():
@@ -83,7 +90,8 @@ def test_expiry_is_driven_by_the_database_clock():
     with db_clock_shifted(PAST_DEADLINE()):
         assert lifecycle.orders_expire_due() == 3
     assert set(Order.objects.using("default").values_list("status", flat=True)) == {OrderStatus.CANCELLED}
-    assert _sold(sale) == 0 and redis_stock(sale.pk) == 10
+    assert _sold(sale) == 0
+    assert redis_stock(sale.pk) == 10
 
 
 def test_a_payment_after_expiry_is_refused():
@@ -113,7 +121,8 @@ def test_two_concurrent_expiry_runs_return_the_stock_once():
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert sum(closed) == 40
-    assert _sold(sale) == 0 and redis_stock(sale.pk) == 60
+    assert _sold(sale) == 0
+    assert redis_stock(sale.pk) == 60
     assert Order.objects.using("default").filter(status=OrderStatus.CANCELLED, stock_returned=True).count() == 40
 
 
@@ -161,9 +170,11 @@ def test_pay_racing_expiry_200_times_never_both_and_stock_returns_only_when_canc
     assert {k: v for k, v in final.items()} == winners
     paid = sum(1 for v in winners.values() if v == "paid")
     cancelled = 200 - paid
-    assert _sold(sale) == paid and redis_stock(sale.pk) == cancelled
+    assert _sold(sale) == paid
+    assert redis_stock(sale.pk) == cancelled
     returned = Order.objects.using("default").filter(sale=sale, stock_returned=True)
-    assert set(returned.values_list("status", flat=True)) <= {OrderStatus.CANCELLED} and returned.count() == cancelled
+    assert set(returned.values_list("status", flat=True)) <= {OrderStatus.CANCELLED}
+    assert returned.count() == cancelled
     assert get_redis().hlen(sale_keys(sale.pk).released) == cancelled
     print(f"pay won {paid}, expiry won {cancelled} of 200 races")
 

@@ -35,7 +35,8 @@ def test_a_drain_writes_every_reservation_once_in_batches():
     sale = live_sale(quantity=50, limit=1)
     rids = _buy_many(sale, 30)
     result = reservations_drain(sale_id=sale.pk, count=7)
-    assert result.handled == 30 and not result.exhausted
+    assert result.handled == 30
+    assert not result.exhausted
     assert set(Order.objects.using("default").values_list("reservation_id", flat=True)) == set(rids)
     assert Stock.objects.get(sku=sale.sku).sold == 30
     assert_invariants(sale, accepted_units=30)
@@ -78,7 +79,8 @@ def test_a_reservation_the_db_stock_cannot_cover_fails_visibly_and_its_stock_ret
     orders = Order.objects.using("default").order_by("id")
     assert [o.status for o in orders].count(OrderStatus.PENDING_PAYMENT) == 2
     failed = [o for o in orders if o.status == OrderStatus.FAILED]
-    assert len(failed) == 3 and all(o.failure_reason == "out_of_stock" and o.stock_returned for o in failed)
+    assert len(failed) == 3
+    assert all(o.failure_reason == "out_of_stock" and o.stock_returned for o in failed)
     assert redis_stock(sale.pk) == 3  # the three failed units are back
     client = client_for(failed[0].user)
     status = client.get(f"/api/reservations/{failed[0].reservation_id}").json()
@@ -97,7 +99,8 @@ def test_a_malformed_entry_is_parked_and_does_not_block_the_stream():
     get_redis().xadd(keys.stream, {"rid": "garbage", "user": "x"})
     _buy_many(sale, 3)
     reservations_drain(sale_id=sale.pk)
-    assert Order.objects.using("default").count() == 3 and stream_len(sale.pk) == 0
+    assert Order.objects.using("default").count() == 3
+    assert stream_len(sale.pk) == 0
     assert get_redis().llen(keys.dead_letters) == 1
 
 
@@ -123,9 +126,8 @@ def test_a_worker_killed_mid_batch_leaves_its_entries_to_be_reclaimed_and_persis
     finally:
         blocker.rollback()
         blocker.close()
-    assert (
-        Order.objects.using("default").count() == 0 and get_redis().xpending(keys.stream, CONSUMER_GROUP)["pending"] > 0
-    )
+    assert Order.objects.using("default").count() == 0
+    assert get_redis().xpending(keys.stream, CONSUMER_GROUP)["pending"] > 0
 
     survivor = start_worker(tmp_path, concurrency=1, name="survivor")
     try:
@@ -159,7 +161,8 @@ def test_an_entry_the_database_refuses_is_isolated_parked_and_its_neighbours_per
 
     monkeypatch.setattr(bulk, "insert_orders", refusing)
     reservations_drain(sale_id=sale.pk)
-    assert Order.objects.using("default").count() == 12 and stream_len(sale.pk) == 0
+    assert Order.objects.using("default").count() == 12
+    assert stream_len(sale.pk) == 0
     assert victim in get_redis().lindex(sale_keys(sale.pk).dead_letters, 0)
     owner = client_for(UserFactory._meta.model.objects.get(username="p6"))
     assert owner.get(f"/api/reservations/{victim}").json() == {
@@ -184,7 +187,8 @@ def test_an_entry_delivered_too_often_is_given_up_visibly(settings):
     for n in (2, 3):
         get_redis().xautoclaim(keys.stream, CONSUMER_GROUP, f"crashy-{n}", 0, "0-0", count=10)
     assert reservation_persist_batch(sale_id=sale.pk, consumer="crashy-3", count=10) == 1
-    assert Order.objects.using("default").count() == 0 and stream_len(sale.pk) == 0
+    assert Order.objects.using("default").count() == 0
+    assert stream_len(sale.pk) == 0
     assert client.get(f"/api/reservations/{rid}").json()["status"] == "failed"
     assert redis_stock(sale.pk) == 10  # its unit went back
 
@@ -222,7 +226,8 @@ def test_an_entry_seen_for_the_first_time_whose_order_exists_is_not_written_twic
     r.hincrby(keys.meta, "inflight", 1)
     assert reservations_drain(sale_id=sale.pk).handled == 1
     orders = Order.objects.using("default").filter(sale=sale)
-    assert orders.count() == 3 and sorted(orders.values_list("reservation_id", flat=True)) == sorted(rids)
+    assert orders.count() == 3
+    assert sorted(orders.values_list("reservation_id", flat=True)) == sorted(rids)
     assert Stock.objects.using("default").get(sku=sale.sku).sold == 3
     assert (
         client_for(orders.get(reservation_id=fields["rid"]).user)
@@ -249,7 +254,8 @@ def test_a_purchase_made_as_the_last_drain_ends_is_persisted_without_waiting_for
 
     monkeypatch.setattr(stream_consumer, "wakeup_debounce_clear", purchase_just_before_the_debounce_is_cleared)
     assert reservations_drain(sale_id=sale.pk).handled == 2  # the drain read once more after clearing it
-    assert stream_len(sale.pk) == 0 and Order.objects.using("default").filter(reservation_id=late[0]).exists()
+    assert stream_len(sale.pk) == 0
+    assert Order.objects.using("default").filter(reservation_id=late[0]).exists()
     assert not get_redis().exists(keys.wakeup_debounce)
     _buy_many(sale, 1, prefix="next")
     assert get_redis().exists(keys.wakeup_debounce)  # the next purchase woke a persister again

@@ -35,7 +35,8 @@ def test_with_the_replica_stopped_a_shopper_still_sees_their_new_order(stopped_r
     assert not Order.objects.using("replica").filter(pk=order.pk).exists()
 
     status = client.get(f"/api/reservations/{rid}").json()
-    assert status["status"] == "created" and status["order_id"] == order.pk
+    assert status["status"] == "created"
+    assert status["order_id"] == order.pk
     assert [o["id"] for o in client.get("/api/orders/").json()] == [order.pk]
     assert client.get(f"/api/orders/{order.pk}/").status_code == 200
 
@@ -119,7 +120,8 @@ def test_a_marker_noted_late_by_an_older_commit_does_not_hide_a_newer_write(stac
         a.join(30)
         b.join(30)
         assert not errors, errors
-        assert a_done.is_set() and b_noted.is_set()
+        assert a_done.is_set()
+        assert b_noted.is_set()
         assert get_user_model().objects.using("replica").get(pk=shopper.pk).first_name == "a"
         # B's newer marker stands although A noted last, so the user's reads go to the primary.
         assert alias_for_user_reads(shopper.pk) == "default"

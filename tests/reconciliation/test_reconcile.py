@@ -49,12 +49,12 @@ def test_a_lost_redis_return_is_found_repaired_and_recorded(monkeypatch):
 
     monkeypatch.setattr(lifecycle, "stock_release", lost)
     lifecycle.order_cancel(order_id=order.pk, user_id=order.user_id)
-    assert (
-        redis_stock(sale.pk) == 8 and Stock.objects.using("default").get(sku=sale.sku).sold == 1
-    )  # DB returned, Redis not
+    assert redis_stock(sale.pk) == 8
+    assert Stock.objects.using("default").get(sku=sale.sku).sold == 1  # DB returned, Redis not
 
     run = reconcile_sale(sale_id=sale.pk)
-    assert run.action == Action.REPAIRED and run.releases_repaired == 1
+    assert run.action == Action.REPAIRED
+    assert run.releases_repaired == 1
     assert (run.redis_stock, run.expected_stock, run.drift) == (8, 9, -1)
     assert redis_stock(sale.pk) == 9
     # The order's own late release, should it come now, changes nothing: the guard is keyed by reservation.
@@ -62,7 +62,8 @@ def test_a_lost_redis_return_is_found_repaired_and_recorded(monkeypatch):
     from inventory.services import stock_release
 
     assert not stock_release(sale_id=sale.pk, reservation_id=order.reservation_id, user_id=order.user_id, quantity=1)
-    assert reconcile_sale(sale_id=sale.pk).action == Action.NONE and redis_stock(sale.pk) == 9
+    assert reconcile_sale(sale_id=sale.pk).action == Action.NONE
+    assert redis_stock(sale.pk) == 9
 
 
 def test_redis_holding_too_much_is_set_back_and_never_above_what_the_db_allows():
@@ -74,7 +75,8 @@ def test_redis_holding_too_much_is_set_back_and_never_above_what_the_db_allows()
     assert (run.action, run.redis_stock, run.expected_stock) == (Action.REPAIRED, 50, 4)
     assert redis_stock(sale.pk) == 4
     get_redis().set(sale_keys(sale.pk).stock, 1)
-    assert reconcile_sale(sale_id=sale.pk).expected_stock == 4 and redis_stock(sale.pk) == 4
+    assert reconcile_sale(sale_id=sale.pk).expected_stock == 4
+    assert redis_stock(sale.pk) == 4
 
 
 def test_reconciling_while_purchases_and_persistence_run_applies_no_wrong_repair():
@@ -127,7 +129,8 @@ def test_reconciling_while_purchases_and_persistence_run_applies_no_wrong_repair
         (r.redis_stock, r.expected_stock) for r in runs if r.action == Action.REPAIRED
     ]
     final = reconcile_sale(sale_id=sale.pk)
-    assert final.action == Action.NONE and final.drift == 0
+    assert final.action == Action.NONE
+    assert final.drift == 0
     assert_invariants(sale, accepted_units=300)
     print(
         f"{len(runs)} runs during the sale: {sum(r.action == Action.UNSTABLE for r in runs)} unstable, "
@@ -144,11 +147,14 @@ def test_a_flushed_redis_makes_the_sale_unavailable_until_preheat_restores_the_r
     get_redis().flushall()  # Redis restarted empty, without persistence
 
     refused = buy(client, sale.pk, token=token)
-    assert refused.status_code == 503 and refused.json()["code"] == "sale_unavailable"
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "sale_unavailable"
     assert reconcile_sale(sale_id=sale.pk).action == Action.UNAVAILABLE
 
     plan = sale_preheat(sale_id=sale.pk)
-    assert plan.rebuild and plan.stock == 15 and redis_stock(sale.pk) == 15  # quantity − DB sold − in flight (0)
+    assert plan.rebuild
+    assert plan.stock == 15
+    assert redis_stock(sale.pk) == 15  # quantity − DB sold − in flight (0)
     assert buy(client, sale.pk).status_code == 202
     first_buyer = Order.objects.using("default").filter(sale=sale).first().user
     again = buy(client_for(first_buyer), sale.pk)

@@ -18,7 +18,8 @@ pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
 
 def _nothing_taken(sale):
-    assert redis_stock(sale.pk) == sale.quantity and stream_len(sale.pk) == 0
+    assert redis_stock(sale.pk) == sale.quantity
+    assert stream_len(sale.pk) == 0
 
 
 def test_an_oversize_body_is_413_before_it_is_read():
@@ -26,7 +27,8 @@ def test_an_oversize_body_is_413_before_it_is_read():
     client = client_for(UserFactory())
     body = '{"token": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + '", "quantity": 1}'
     response = client.post(f"/api/sales/{sale.pk}/purchase", body, content_type="application/json")
-    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
     _nothing_taken(sale)
 
 
@@ -36,7 +38,8 @@ def test_a_wrong_content_type_is_415(content_type):
     response = client_for(UserFactory()).post(
         f"/api/sales/{sale.pk}/purchase", '{"quantity": 1}', content_type=content_type
     )
-    assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
     _nothing_taken(sale)
 
 
@@ -62,7 +65,8 @@ def test_an_expired_token_is_a_bad_token():
     token = token_for(client, sale.pk)
     with time_machine.travel(time.time() + settings.FLASHSALE["TOKEN_TTL"] + 5, tick=False):
         response = buy(client, sale.pk, token=token)
-    assert response.status_code == 403 and response.json()["code"] == "bad_token"
+    assert response.status_code == 403
+    assert response.json()["code"] == "bad_token"
     _nothing_taken(sale)
 
 
@@ -76,7 +80,8 @@ def test_a_malformed_idempotency_key_is_400(key):
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
-    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
     _nothing_taken(sale)
 
 
@@ -110,4 +115,5 @@ def test_a_rate_limit_holds_in_total_across_several_web_processes(tmp_path, sett
         session.close()
     finally:
         web.stop()
-    assert codes.count(200) == 10 and codes.count(429) == 20, codes
+    assert codes.count(200) == 10, codes
+    assert codes.count(429) == 20, codes

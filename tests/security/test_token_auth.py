@@ -30,7 +30,8 @@ def test_an_api_token_authenticates_in_one_query_that_reads_two_columns(settings
         response = client.post(f"/api/sales/{sale.pk}/token", {}, format="json")
     assert response.status_code == 200, response.content
     auth = [q["sql"] for q in [*primary, *replica] if "authtoken_token" in q["sql"]]
-    assert len(auth) == 1 and "JOIN" in auth[0], auth
+    assert len(auth) == 1, auth
+    assert "JOIN" in auth[0], auth
     assert len(primary) + len(replica) == 1  # and nothing else: the token itself is issued in Redis
 
 
@@ -39,7 +40,8 @@ def test_a_wrong_token_and_an_inactive_users_token_are_401():
     wrong.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     for client in (_token_client(UserFactory(is_active=False)), wrong):
         response = client.get("/api/orders/")
-        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+        assert response.status_code == 401
+        assert response.json()["code"] == "not_authenticated"
 
 
 def test_the_user_it_returns_loads_its_other_fields_on_demand():
