@@ -49,7 +49,7 @@ class NaivePurchaseApi(APIView):
         with transaction.atomic(using=PRIMARY):
             sale = FlashSale.objects.using(PRIMARY).filter(pk=sale_id).first()
             if sale is None:
-                raise ApplicationError("No such sale.", code="not_found", status=404)
+                raise ApplicationError("No such sale.", code="not_found")
             # The naive part: every buyer of the SKU queues on this row lock for the whole request.
             stock = Stock.objects.using(PRIMARY).select_for_update().get(sku_id=sale.sku_id)
             bought = (
@@ -63,9 +63,9 @@ class NaivePurchaseApi(APIView):
                 or 0
             )
             if bought + qty > sale.per_user_limit:
-                raise ApplicationError("Limit reached.", code="limit_reached", status=409)
+                raise ApplicationError("Limit reached.", code="limit_reached")
             if stock.total - stock.sold < qty:
-                raise ApplicationError("Sold out.", code="sold_out", status=409)
+                raise ApplicationError("Sold out.", code="sold_out")
             stock.sold += qty
             stock.save(update_fields=["sold", "updated_at"])
             now = timezone.now()

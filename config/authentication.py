@@ -3,8 +3,8 @@
 DRF's ``TokenAuthentication`` loads the token and the whole user row through the ORM
 (``select_related``) on every request; the API needs only the user's id and whether the account
 is active. One raw join returns those two columns and the user comes back with every other field
-deferred (loaded on first access, as ``.only()`` gives). Measured: about -1 ms of CPU per
-authenticated request, a quarter of what the token endpoint cost (docs/performance.md).
+deferred (loaded on first access, as ``.only()`` gives). What it saves per authenticated request
+is measured in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -126,8 +126,8 @@ CELERY_TASK_ACKS_LATE = True  # Why: a task whose worker dies is redelivered, no
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "flashsale")
-# Why a queue of their own: with 100k unpaid orders due, expiry held both pool processes for over
-# ten minutes and the persister stopped (docs/performance.md). Expiry and reconciliation go here;
+# Why a queue of their own: a large backlog of due orders held every pool process and the persister
+# stopped (docs/performance.md has the numbers). Expiry and reconciliation go here;
 # a worker started without -Q consumes both queues (task_queues), production runs one per queue.
 MAINTENANCE_QUEUE = env_str("CELERY_MAINTENANCE_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-maintenance")
 if MAINTENANCE_QUEUE == CELERY_TASK_DEFAULT_QUEUE:

@@ -58,7 +58,9 @@ class Command(BaseCommand):
         User = get_user_model()
         names = [f"shopper{i}" for i in range(1, n + 1)]
         existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
-        hashed = make_password(DEMO_PASSWORD)  # hashed once: hashing per user would take minutes for 10k users
+        hashed = make_password(
+            DEMO_PASSWORD
+        )  # hashed once: hashing per user would take minutes for a crowd of shoppers
         User.objects.bulk_create([User(username=name, password=hashed) for name in names if name not in existing])
         User.objects.filter(username__in=existing).update(password=hashed)
         users = list(User.objects.filter(username__in=names).order_by("id"))
