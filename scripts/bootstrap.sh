@@ -25,7 +25,7 @@ BASE_PACKAGES=(ca-certificates python3 python3-venv python3-dev build-essential 
 TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation wrk)
 
 case "$MODE" in
-  run)  PACKAGES=("${BASE_PACKAGES[@]}"); REQUIREMENTS="requirements.txt" ;;
+  run)  PACKAGES=("${BASE_PACKAGES[@]}"); REQUIREMENTS="requirements-run.txt" ;;
   test) PACKAGES=("${BASE_PACKAGES[@]}" "${TEST_PACKAGES[@]}"); REQUIREMENTS="requirements-dev.txt" ;;
   *)    die "usage: $0 [run|test]" ;;
 esac

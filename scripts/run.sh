@@ -7,9 +7,14 @@
 # (its id and the shoppers' API tokens in var/demo.txt, and as JSON in var/demo.json).
 # Production-like: set DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, SECRET_KEY...
 #
+# "ready" is printed once every Procfile process is up (scripts/wait_ready.py:
+# /healthz, a ping from each worker, beat's schedule written). If a process stops
+# before, it names it with its last lines of output and exits non-zero. honcho's
+# output is also kept in $VAR_DIR/run.log.
+#
 # Knobs: PORT (web port, default 8000), VAR_DIR (runtime data instead of ./var;
-# relative to the current directory), SEED_DEMO=0|1, DEMO_STOCK, DEMO_LIMIT,
-# DEMO_USERS, DEMO_STARTS_IN, DJANGO_SUPERUSER_USERNAME/PASSWORD/EMAIL.
+# relative to the current directory), READY_TIMEOUT (s, default 120), SEED_DEMO=0|1,
+# DEMO_STOCK, DEMO_LIMIT, DEMO_USERS, DEMO_STARTS_IN, DJANGO_SUPERUSER_USERNAME/PASSWORD/EMAIL.
 # Ctrl-C (or SIGTERM to this script) stops everything, Redis last.
 # shellcheck disable=SC2317  # functions below run from traps
 set -euo pipefail
@@ -42,6 +47,7 @@ flock -n 9 || die "another scripts/run.sh is already running with $VAR_DIR ($VAR
 REDIS_PID=""
 HONCHO_PID=""
 READY_PID=""
+TEE_PID=""
 
 stop_pid() {  # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
   local pid="$1" name="$2" _
@@ -68,6 +74,8 @@ cleanup() {
 }
 
 on_signal() {
+  # Stopping on request is no start-up failure: wait_ready.py must not report one.
+  if [ -n "$READY_PID" ]; then kill "$READY_PID" 2>/dev/null || true; READY_PID=""; fi
   if [ -n "$HONCHO_PID" ] && kill -0 "$HONCHO_PID" 2>/dev/null; then
     kill -TERM "$HONCHO_PID" 2>/dev/null || true  # honcho stops web/worker/beat
   else
@@ -188,10 +196,19 @@ BANNER
 # --- web + worker + beat ------------------------------------------------------
 # honcho runs in the background so that this script keeps control: a signal
 # here is forwarded to honcho, and Redis is stopped only after honcho exits.
-honcho start -f Procfile </dev/null &
+# Its output goes to the terminal and to run.log, where wait_ready.py finds a
+# process that stopped. tee ignores INT/TERM: a Ctrl-C must not cut the output
+# (and break honcho's pipe) while honcho is still stopping the processes.
+RUN_LOG="$VAR_DIR/run.log"
+: > "$RUN_LOG"
+exec {TEE_FD}> >(trap '' INT TERM; exec tee -a "$RUN_LOG")
+TEE_PID=$!
+honcho start -f Procfile </dev/null >&"$TEE_FD" 2>&1 &
 HONCHO_PID=$!
-( $PY scripts/waitfor.py http "${URL}healthz" --timeout 120 --pid "$HONCHO_PID" 2>/dev/null \
-    && printf '\n==> ready: %s\n\n' "$URL" >&2 ) &
+exec {TEE_FD}>&-  # honcho holds the pipe now: tee ends when honcho's output does
+# Prints the ready line once every Procfile process is up; if one stops first (or
+# READY_TIMEOUT passes), it says which one and why, and the stack is stopped.
+$PY scripts/wait_ready.py --log "$RUN_LOG" --pid "$HONCHO_PID" --url "$URL" --timeout "${READY_TIMEOUT:-120}" &
 READY_PID=$!
 
 rc=0
@@ -201,4 +218,12 @@ while kill -0 "$HONCHO_PID" 2>/dev/null; do  # a signal interrupted wait: wait f
   wait "$HONCHO_PID" || rc=$?
 done
 HONCHO_PID=""
+wait "$TEE_PID" 2>/dev/null || true  # the last lines of honcho's output, before this script's own
+if [ -n "$READY_PID" ]; then
+  # Not stopped by a signal: wait_ready.py has said (or is saying) whether the stack was ever up.
+  ready_rc=0
+  wait "$READY_PID" || ready_rc=$?
+  READY_PID=""
+  if [ "$ready_rc" -ne 0 ] && [ "$rc" -eq 0 ]; then rc=1; fi
+fi
 exit "$rc"

@@ -1,6 +1,7 @@
 """`make run`'s stack, end to end: scripts/run.sh in embedded mode (SQLite, its own redis-server,
-gunicorn + Celery worker + beat under honcho) on free ports in a temp VAR_DIR; buy over HTTP,
-see the worker create the order, then stop it all as Ctrl-C would and check nothing is left.
+granian + two Celery workers + beat under honcho) on free ports in a temp VAR_DIR; wait for its
+ready line, buy over HTTP, see the worker create the order, then stop it all as Ctrl-C would and
+check nothing is left. And a process that dies at start: run.sh names it and exits non-zero.
 
 HTTP only: no database fixture, and none of the test stack's services are used.
 """
@@ -60,7 +61,7 @@ ORDER_TIMEOUT = 30
 STOP_TIMEOUT = 20
 
 
-def run_env(var_dir: Path, port: int) -> dict[str, str]:
+def run_env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED and not k.startswith(DROPPED_PREFIXES)}
     env.update(
         {
@@ -72,6 +73,7 @@ def run_env(var_dir: Path, port: int) -> dict[str, str]:
             "DEMO_USERS": "2",
             "WEB_WORKERS": "1",
             "WORKER_CONCURRENCY": "1",
+            **extra,
         }
     )
     return env
@@ -145,52 +147,65 @@ class RunningStack:
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
-    def wait_until_up(self) -> None:
+    def wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
+            if "==> ready: " in self.tail(400):
+                # Ready means every process is up: the web answers at once.
+                assert requests.get(f"{self.base}/healthz", timeout=2).status_code == 200
+                return
             if self.proc.poll() is not None:
-                pytest.fail(f"run.sh exited with {self.proc.returncode} before the web answered:\n{self.tail()}")
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        pytest.fail(f"the web did not answer within {START_TIMEOUT}s:\n{self.tail()}")
+                pytest.fail(f"run.sh exited with {self.proc.returncode} before its ready line:\n{self.tail()}")
+            time.sleep(0.3)  # Why: start-up takes seconds; look a few times a second.
+        pytest.fail(f"no ready line within {START_TIMEOUT}s:\n{self.tail()}")
 
 
 @pytest.fixture
-def run_stack(tmp_path: Path) -> Iterator[RunningStack]:
-    port = free_port()
-    var_dir = tmp_path / "var"
-    log = tmp_path / "run.log"
-    with open(log, "wb") as out:
-        # A session (and process group) of its own, like a terminal job: the test signals the group.
-        proc = subprocess.Popen(
-            ["bash", "scripts/run.sh"],
-            cwd=ROOT,
-            env=run_env(var_dir, port),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    stack = RunningStack(proc, log, var_dir, f"http://127.0.0.1:{port}")
-    try:
-        yield stack
-    finally:
-        # Only if the test failed half-way: stop whatever of this run is left, by pid.
-        leftovers = descendants(proc.pid)
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(STOP_TIMEOUT)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        kill_all(leftovers)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+def start_stack(tmp_path: Path) -> Iterator:
+    """start(**env) runs scripts/run.sh with these extra variables; whatever is left is stopped at the end."""
+    started: list[RunningStack] = []
+
+    def start(**extra: str) -> RunningStack:
+        port = free_port()
+        var_dir = tmp_path / "var"
+        log = tmp_path / "run.log"
+        with open(log, "wb") as out:
+            # A session (and process group) of its own, like a terminal job: the test signals the group.
+            proc = subprocess.Popen(
+                ["bash", "scripts/run.sh"],
+                cwd=ROOT,
+                env=run_env(var_dir, port, **extra),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append(RunningStack(proc, log, var_dir, f"http://127.0.0.1:{port}"))
+        return started[-1]
+
+    yield start
+    for stack in started:
+        stop_leftovers(stack.proc)
+
+
+@pytest.fixture
+def run_stack(start_stack) -> RunningStack:
+    return start_stack()
+
+
+def stop_leftovers(proc: subprocess.Popen) -> None:
+    """Only if a test failed half-way: stop whatever of this run is left, by pid."""
+    leftovers = descendants(proc.pid)
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(STOP_TIMEOUT)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    kill_all(leftovers)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
 
 
 def api(stack: RunningStack, method: str, path: str, api_token: str, **kwargs) -> requests.Response:
@@ -202,9 +217,9 @@ def api(stack: RunningStack, method: str, path: str, api_token: str, **kwargs) -
 @pytest.mark.slow
 def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: RunningStack) -> None:
     t0 = time.monotonic()
-    run_stack.wait_until_up()
+    run_stack.wait_until_ready()
     t_up = time.monotonic()
-    demo = json.loads((run_stack.var_dir / "demo.json").read_text())  # Written before the web starts.
+    demo = json.loads((run_stack.var_dir / "demo.json").read_text())  # Written before the processes start.
     sale_id, shopper = demo["sale_id"], demo["users"][0]["token"]
     # Everything of this run lives in its VAR_DIR, not in the checkout's var/.
     assert (run_stack.var_dir / "db.sqlite3").is_file()
@@ -256,3 +271,19 @@ def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: Runni
         f"\n[run-stack] up {t_up - t0:.1f}s, order created {t_order - t_up:.1f}s, "
         f"stopped {time.monotonic() - started:.1f}s after SIGTERM"
     )
+
+
+@pytest.mark.slow
+def test_a_process_that_dies_at_start_is_named_and_run_exits_non_zero(start_stack) -> None:
+    # Only the persister's worker reads WORKER_CONCURRENCY: celery refuses the value and exits at once.
+    stack = start_stack(WORKER_CONCURRENCY="not-a-number")
+    try:
+        rc = stack.proc.wait(START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"run.sh still running {START_TIMEOUT}s after a process died:\n{stack.tail()}")
+    output = stack.tail(400)
+    assert rc != 0, output
+    assert "==> ready: " not in output, output
+    assert "error: worker.1 stopped during start-up" in output, output
+    assert "not-a-number" in output.split("error: worker.1 stopped during start-up", 1)[1], output  # its last lines
+    assert "stopping embedded redis" in output, output
