@@ -43,6 +43,7 @@ class Stack(ServiceStack):
             **self.service_env(),
             "DB_CONN_MAX_AGE": "60",
             "FLASHSALE_CAPTCHA_REQUIRED": "false",
+            "ALLOW_LOAD_TEST_SWITCHES": "true",  # DEBUG is off: the captcha and rate-limit switches need it
             # Tokens are pre-issued before a measurement; keep them valid for the whole run.
             "FLASHSALE_TOKEN_TTL": "3600",
             "RATELIMIT_ENABLE": "false" if self.ratelimit == "off" else "true",

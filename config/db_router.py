@@ -15,11 +15,13 @@ import contextvars
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.core import signing
 from django.db import connections
 
 PRIMARY = "default"
 REPLICA = "replica"
 PIN_COOKIE = "pin_primary"
+PIN_SALT = "config.pin-primary"
 
 _pinned: contextvars.ContextVar[int] = contextvars.ContextVar("pinned_to_primary", default=0)
 # Set by db_for_write inside a request: the list is per request (the middleware makes a new one).
@@ -64,6 +66,16 @@ class PrimaryReplicaRouter:
         return db == PRIMARY
 
 
+def _pin_cookie_valid(request) -> bool:
+    if PIN_COOKIE not in request.COOKIES:
+        return False
+    try:
+        request.get_signed_cookie(PIN_COOKIE, salt=PIN_SALT, max_age=settings.REPLICA_PIN_SECONDS)
+    except (signing.BadSignature, KeyError):
+        return False
+    return True
+
+
 class PinPrimaryAfterWriteMiddleware:
     """Pins a request to the primary once it writes to the DB, and its client's next few seconds."""
 
@@ -73,7 +85,7 @@ class PinPrimaryAfterWriteMiddleware:
     def __call__(self, request):
         wrote: list = []
         wrote_token = _wrote.set(wrote)
-        pin_token = pin() if request.COOKIES.get(PIN_COOKIE) else None
+        pin_token = pin() if _pin_cookie_valid(request) else None
         try:
             response = self.get_response(request)
         finally:
@@ -82,5 +94,8 @@ class PinPrimaryAfterWriteMiddleware:
             _wrote.reset(wrote_token)
         if wrote and response.status_code < 400 and settings.REPLICA_PIN_SECONDS:
             # Why: the replica may lag; the writer reads its own writes from the primary for a while.
-            response.set_cookie(PIN_COOKIE, "1", max_age=settings.REPLICA_PIN_SECONDS, httponly=True, samesite="Lax")
+            # Signed: a forged cookie must not send a client's reads to the primary.
+            response.set_signed_cookie(
+                PIN_COOKIE, "1", salt=PIN_SALT, max_age=settings.REPLICA_PIN_SECONDS, httponly=True, samesite="Lax"
+            )
         return response

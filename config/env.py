@@ -38,7 +38,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_rate(name: str, default: str) -> str:
-    """A django-ratelimit rate such as ``5/s`` or ``100/m``."""
+    """A rate such as ``5/s`` or ``100/m`` (``N/[k]s|m|h|d``, django-ratelimit's syntax)."""
     value = env.str(name, default=default).strip()
     if not _RATE.match(value):
         raise ImproperlyConfigured(f"{name} must look like N/s, N/m, N/h or N/d, got {value!r}")

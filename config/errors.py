@@ -14,7 +14,6 @@ import redis
 from django import db
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
-from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -88,8 +87,6 @@ def error_reply(exc: Exception) -> ErrorReply:
     if isinstance(exc, ApplicationError):
         retry_after = getattr(exc, "retry_after", None)
         return reply_for(exc.code, exc.message, exc.details, {"Retry-After": str(retry_after)} if retry_after else None)
-    if isinstance(exc, Ratelimited):  # a PermissionDenied subclass: must be checked first (pitfalls)
-        return reply_for("rate_limited", headers={"Retry-After": str(getattr(exc, "retry_after", 1))})
     if isinstance(exc, drf.Throttled):
         return reply_for("rate_limited", headers={"Retry-After": str(int(exc.wait or 1))})
     if isinstance(exc, RequestDataTooBig):

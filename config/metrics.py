@@ -60,9 +60,9 @@ def histogram_from_hash(name: str, doc: str, fields: dict, prefix: str, bounds: 
 
 
 def _authorized(request) -> bool:
-    expected = getattr(settings, "METRICS_TOKEN", "")
+    expected = settings.METRICS_TOKEN
     if not expected:
-        return True
+        return settings.DEBUG  # open only in development: production must set METRICS_TOKEN
     scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
 
@@ -71,7 +71,9 @@ def _authorized(request) -> bool:
 def metrics(request):
     if not _authorized(request):
         return error_json(
-            "not_authenticated", "A valid metrics bearer token is required.", headers={"WWW-Authenticate": "Bearer"}
+            "not_authenticated",
+            "A valid metrics bearer token (METRICS_TOKEN) is required.",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     registry = CollectorRegistry(auto_describe=False)
     for factory in _collectors.values():

@@ -7,13 +7,13 @@ REDIS_URL and CELERY_BROKER_URL (RabbitMQ). See README.md for the full table.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from config.env import env_bool, env_db, env_int, env_list, env_rate, env_str
+from config.switches import load_test_switches_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -55,7 +55,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -118,7 +117,7 @@ CACHES = {
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT},
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "config.sessions"  # cached_db, with a cache-only read for the cached pages
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -139,6 +138,7 @@ CELERY_TASK_QUEUES = [
 CELERY_TASK_ROUTES = {
     "orders.expire_unpaid": {"queue": MAINTENANCE_QUEUE},
     "reconciliation.reconcile_all": {"queue": MAINTENANCE_QUEUE},
+    "flashsale.captcha_purge_expired": {"queue": MAINTENANCE_QUEUE},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -166,12 +166,8 @@ FLASHSALE = {
     "SWEEP_INTERVAL": env_int("FLASHSALE_SWEEP_INTERVAL", 1, minimum=1),
     "RATE_USER": env_rate("FLASHSALE_RATE_USER", "10/s"),
     "RATE_IP": env_rate("FLASHSALE_RATE_IP", "50/s"),
-    "RATE_LOGIN": env_rate("FLASHSALE_RATE_LOGIN", "20/m"),
+    "RATE_CAPTCHA": env_rate("FLASHSALE_RATE_CAPTCHA", "30/m"),
 }
-if not FLASHSALE["CAPTCHA_REQUIRED"]:
-    logging.getLogger("flashsale").warning(
-        "FLASHSALE_CAPTCHA_REQUIRED=false: purchase tokens are issued without a captcha"
-    )
 ORDER_PAYMENT_TIMEOUT = env_int("ORDER_PAYMENT_TIMEOUT", 900, minimum=1)
 ORDER_EXPIRY_INTERVAL = env_int("ORDER_EXPIRY_INTERVAL", 30, minimum=1)
 # One expiry run stops after this many seconds and the next beat tick goes on, so a backlog of
@@ -180,20 +176,39 @@ ORDER_EXPIRY_MAX_SECONDS = env_int(
     "ORDER_EXPIRY_MAX_SECONDS", max(1, min(10, ORDER_EXPIRY_INTERVAL // 2)), minimum=1, maximum=ORDER_EXPIRY_INTERVAL
 )
 RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", 60, minimum=1)
-PAYMENT_GATEWAY_DECLINE = env_bool("PAYMENT_GATEWAY_DECLINE", False)
+PAYMENT_GATEWAY_DECLINE = env_bool("PAYMENT_GATEWAY_DECLINE", False)  # the simulated gateway declines all
+PAYMENT_FAIL_HOOK = env_bool("PAYMENT_FAIL_HOOK", DEBUG)  # ``?fail=1`` on the pay API simulates a decline
+CAPTCHA_PURGE_INTERVAL = env_int("CAPTCHA_PURGE_INTERVAL", 300, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "persist-sweep": {"task": "orders.persist_sweep", "schedule": float(FLASHSALE["SWEEP_INTERVAL"])},
     "expire-unpaid": {"task": "orders.expire_unpaid", "schedule": float(ORDER_EXPIRY_INTERVAL)},
     "reconcile": {"task": "reconciliation.reconcile_all", "schedule": float(RECONCILE_INTERVAL)},
+    "captcha-purge": {"task": "flashsale.captcha_purge_expired", "schedule": float(CAPTCHA_PURGE_INTERVAL)},
 }
 
 READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more makes /readyz answer 503
-METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # bearer token for /metrics; empty = open
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # bearer token for /metrics; required unless DEBUG
 
-RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)  # every rate limit and the login throttle
+load_test_switches_check(
+    debug=DEBUG,
+    allowed=env_bool("ALLOW_LOAD_TEST_SWITCHES", False),
+    switched={
+        "FLASHSALE_CAPTCHA_REQUIRED=false": not FLASHSALE["CAPTCHA_REQUIRED"],
+        "RATELIMIT_ENABLE=false": not RATELIMIT_ENABLE,
+        "PAYMENT_FAIL_HOOK=true": PAYMENT_FAIL_HOOK,
+        "PAYMENT_GATEWAY_DECLINE=true": PAYMENT_GATEWAY_DECLINE,
+    },
+)
+# Failed logins: free attempts per account and per client network, then a doubling wait (config/login_throttle.py).
+LOGIN_THROTTLE = {
+    "FREE_PER_ACCOUNT": env_int("LOGIN_FREE_ATTEMPTS_PER_ACCOUNT", 5, minimum=1),
+    "FREE_PER_NETWORK": env_int("LOGIN_FREE_ATTEMPTS_PER_NETWORK", 20, minimum=1),
+    "FIRST_DELAY_MS": 1000,
+    "MAX_DELAY_SECONDS": env_int("LOGIN_MAX_DELAY_SECONDS", 60, minimum=1, maximum=3600),
+    "WINDOW_SECONDS": env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=60),
+}
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])  # IPs or CIDRs whose X-Forwarded-For we believe
-RATELIMIT_USE_CACHE = "default"
-RATELIMIT_VIEW = "flashsale.views.rate_limited"
 CAPTCHA_TIMEOUT = 5  # minutes
 CAPTCHA_IMAGE_SIZE = (120, 40)
 

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health, metrics
 from config.errors import error_json
+from config.login_throttle import login_throttled
 from flashsale import apis as sale_apis
 from orders import apis as order_apis
 
@@ -27,6 +28,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    # The admin's login, throttled like the shop's (a growing wait per account and per network).
+    path("admin/login/", login_throttled(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
     path("captcha/", include("captcha.urls")),

@@ -57,7 +57,10 @@ class CaptchaApi(APIView):
     @extend_schema(
         responses=inline_serializer("Captcha", {"key": serializers.CharField(), "image_url": serializers.CharField()})
     )
+    @errors_documented("rate_limited")
     def get(self, request):
+        # Every challenge is a row on the primary: creating them is limited per client network.
+        enforce_rate_limits(request, "captcha", user_id=None, ip_rate=settings.FLASHSALE["RATE_CAPTCHA"])
         return Response(captcha_new())
 
 

@@ -17,6 +17,12 @@ from config.db_router import pinned_to_primary
 from flashsale.errors import BadCaptcha
 
 
+def captcha_purge_expired() -> int:
+    """Delete the challenges nobody answered in time (beat, on the maintenance queue). Returns how many."""
+    deleted, _ = CaptchaStore.objects.filter(expiration__lte=timezone.now()).delete()
+    return deleted
+
+
 def captcha_new() -> dict:
     key = CaptchaStore.generate_key()
     return {"key": key, "image_url": captcha_image_url(key)}

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from config.client_ip import client_ip
+from config.client_ip import client_rate_bucket
 from config.errors import ApplicationError, json_error
 from flashsale import services
 from flashsale.ratelimits import enforce_rate_limits
@@ -101,7 +101,7 @@ def purchase(request: HttpRequest, sale_id: int):
             quantity=quantity,
             token=token,
             idem_key=idem_key,
-            client_ip=client_ip(request),
+            ip_bucket=client_rate_bucket(request),
             # Why: a refused token may cost DB reads (404 or 403?), so garbage is limited per IP first.
             on_bad_token=lambda: enforce_rate_limits(request, "purchase-refused", user_id=None),
         )

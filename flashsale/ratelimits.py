@@ -16,7 +16,7 @@ import re
 
 from django.conf import settings
 
-from config.client_ip import client_ip
+from config.client_ip import client_rate_bucket
 from config.errors import ApplicationError
 from config.redis import get_redis
 from flashsale.scripts import script
@@ -54,16 +54,17 @@ def purchase_windows() -> tuple[int, int, int, int]:
     return (*parse_rate(settings.FLASHSALE["RATE_USER"]), *parse_rate(settings.FLASHSALE["RATE_IP"]))
 
 
-def enforce_rate_limits(request, group: str, *, user_id: int | None) -> None:
+def enforce_rate_limits(request, group: str, *, user_id: int | None, ip_rate: str | None = None) -> None:
     """Count this request against the user's window (if known) and the client IP's; RateLimited past either.
 
     Why both: a user with many IPs is caught by the first, many accounts behind one IP by the second.
-    Counters are global, not per sale, so spraying sale ids escapes nothing.
+    Counters are global, not per sale, so spraying sale ids escapes nothing. ``ip_rate`` replaces
+    FLASHSALE_RATE_IP for this group (the captcha has a rate of its own).
     """
     if not settings.RATELIMIT_ENABLE:
         return
     cfg = settings.FLASHSALE
-    counters = [(f"rl:{group}:ip:{client_ip(request)}", cfg["RATE_IP"])]
+    counters = [(f"rl:{group}:ip:{client_rate_bucket(request)}", ip_rate or cfg["RATE_IP"])]
     if user_id is not None:
         counters.append((f"rl:{group}:u:{user_id}", cfg["RATE_USER"]))
     pipe = get_redis().pipeline(transaction=False)

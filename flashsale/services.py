@@ -69,7 +69,7 @@ def purchase_ask(
     reservation_id: str,
     idempotency_key: str | None = None,
     fingerprint: str = "",
-    client_ip: str = "",
+    ip_bucket: str = "",
     rate_windows: tuple[int, int, int, int] = (0, 0, 0, 0),
 ) -> PurchaseAsk:
     """What the purchase script is asked, with this deployment's TTLs and debounce."""
@@ -82,7 +82,7 @@ def purchase_ask(
         reservation_id=reservation_id,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
-        client_ip=client_ip,
+        ip_bucket=ip_bucket,
         idempotency_ttl_ms=cfg["IDEMPOTENCY_TTL"] * 1000,
         reservation_ttl_ms=cfg["RESERVATION_TTL"] * 1000,
         wakeup_debounce_ms=cfg["KICK_DEBOUNCE_MS"],
@@ -96,7 +96,7 @@ def purchase_accept(
     quantity: int,
     token: str,
     idem_key: str | None,
-    client_ip: str,
+    ip_bucket: str,
     on_bad_token: Callable[[], None] | None = None,
 ) -> Accepted:
     """Reserve ``quantity`` for the user the purchase token names (the token is the credential).
@@ -120,7 +120,7 @@ def purchase_accept(
         reservation_id=reservation_id_new(sale_id),
         idempotency_key=idem_key,
         fingerprint=_fingerprint(quantity, token) if idem_key else "",
-        client_ip=client_ip,
+        ip_bucket=ip_bucket,
         rate_windows=purchase_windows(),
     )
     try:

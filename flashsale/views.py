@@ -4,15 +4,12 @@ The sale list and sale page are the reload-storm pages: their HTML comes from ``
 (cached, the same for every visitor). "My orders" is the orders app's page.
 """
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import Http404
-from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
-from django_ratelimit.decorators import ratelimit
 
-from config.client_ip import client_ip
+from config.login_throttle import login_throttled
 from flashsale import pages
 
 
@@ -31,26 +28,14 @@ def sale_detail(request, sale_id: int):
     return pages.respond(request, html)
 
 
-# Password guessing is throttled per IP (trusted-proxy aware); past it, a friendly 429 page.
-login = ratelimit(
-    key=lambda group, request: client_ip(request),
-    method="POST",
-    block=True,
-    rate=lambda group, request: settings.FLASHSALE["RATE_LOGIN"],
-)(
+# Password guessing meets a growing wait, per client network and per account (config.login_throttle).
+login = login_throttled(
     auth_views.LoginView.as_view(
         template_name="registration/login.html",
         redirect_authenticated_user=True,
         extra_context={"auth": "0"},
     )
 )
-
-
-def rate_limited(request, exception=None):
-    """RATELIMIT_VIEW: what an HTML page answers past a rate limit (the API answers JSON itself)."""
-    response = render(request, "429.html", {"retry_after": 60}, status=429)
-    response["Retry-After"] = "60"
-    return response
 
 
 logout = auth_views.LogoutView.as_view(next_page="sales-page")  # POST only (Django 5)

@@ -117,7 +117,7 @@ class PurchaseAsk:
     reservation_id: str
     idempotency_key: str | None = None
     fingerprint: str = ""  # '' = no Idempotency-Key
-    client_ip: str = ""
+    ip_bucket: str = ""  # the client address as its per-IP limit counts it
     idempotency_ttl_ms: int = 0
     reservation_ttl_ms: int = 0
     wakeup_debounce_ms: int = 0
@@ -139,7 +139,7 @@ def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
             keys.wakeup_debounce,
             keys.stats,
             keys.rate_user(ask.user_id),
-            keys.rate_ip(ask.client_ip or "-"),
+            keys.rate_ip(ask.ip_bucket or "-"),
         ],
         [
             ask.user_id,

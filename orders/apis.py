@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -73,7 +74,8 @@ class OrderPayApi(APIView):
     )
     @errors_documented("payment_declined", "order_closed", "already_paid")
     def post(self, request, order_id: int):
-        decline = request.query_params.get("fail") in ("1", "true")
+        # The simulated decline is a test hook: only where PAYMENT_FAIL_HOOK is on (DEBUG by default).
+        decline = settings.PAYMENT_FAIL_HOOK and request.query_params.get("fail") in ("1", "true")
         order = lifecycle.order_pay(order_id=order_id, user_id=request.user.id, decline=decline)
         return Response(OrderOutputSerializer(order).data)
 

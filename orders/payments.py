@@ -1,4 +1,5 @@
-"""A simulated payment gateway: it approves, unless told to decline (``?fail=1`` or the setting)."""
+"""A simulated payment gateway: it approves, unless told to decline (``?fail=1`` where
+PAYMENT_FAIL_HOOK is on, or PAYMENT_GATEWAY_DECLINE)."""
 
 from __future__ import annotations
 

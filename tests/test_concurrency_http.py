@@ -25,7 +25,12 @@ REFUSALS = {"sold_out", "limit_reached", "bad_token"}
 # A token request refused with 503 (Redis slow to answer on a starved 2-core machine) changes
 # nothing and is allowed, rarely; a purchase's answer must always be exact.
 TOLERATED = {"token:503"}
-LOAD_ENV = {"FLASHSALE_CAPTCHA_REQUIRED": "false", "RATELIMIT_ENABLE": "false", "REDIS_SOCKET_TIMEOUT_MS": "5000"}
+LOAD_ENV = {
+    "ALLOW_LOAD_TEST_SWITCHES": "true",  # DEBUG is off: the two switches need it
+    "FLASHSALE_CAPTCHA_REQUIRED": "false",
+    "RATELIMIT_ENABLE": "false",
+    "REDIS_SOCKET_TIMEOUT_MS": "5000",
+}
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from tests.support.processes import BIN, Proc, start_gunicorn, start_worker
 # The captcha is off as in load tests: it is not what these tests break.
 APP_ENV = {
     "FLASHSALE_CAPTCHA_REQUIRED": "false",
+    "ALLOW_LOAD_TEST_SWITCHES": "true",  # DEBUG is off: the switch above needs it
     "FLASHSALE_RATE_USER": "1000/s",
     "FLASHSALE_RATE_IP": "100000/s",
 }

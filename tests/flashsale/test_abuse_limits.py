@@ -211,13 +211,33 @@ def test_the_captcha_image_is_served():
     assert image["Content-Type"] == "image/png"
 
 
-def test_password_guessing_on_the_login_page_meets_a_friendly_429_page(settings):
-    settings.FLASHSALE = {**settings.FLASHSALE, "RATE_LOGIN": "3/h"}
-    from django.test import Client
+def test_captcha_creation_is_limited_per_client_network(settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.FLASHSALE = {**settings.FLASHSALE, "RATE_CAPTCHA": "3/h"}
+    client = APIClient()
+    codes = [client.get("/api/captcha", REMOTE_ADDR="2001:db8:7::1").status_code for _ in range(3)]
+    refused = client.get("/api/captcha", REMOTE_ADDR="2001:db8:7::2")  # the same /64
+    assert codes == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert CaptchaStore.objects.using("default").count() == 3
 
-    client = Client()
-    codes = [client.post("/login/", {"username": "nobody", "password": f"guess{i}"}).status_code for i in range(5)]
-    assert codes == [200, 200, 200, 429, 429]
-    page = client.post("/login/", {"username": "nobody", "password": "again"})
-    assert b"Too many tries" in page.content
-    assert page["Retry-After"] == "60"
+
+def test_expired_captcha_challenges_are_deleted_by_the_beat_task():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from flashsale.tasks import captcha_purge_expired_task
+
+    client = APIClient()
+    keys = [client.get("/api/captcha").json()["key"] for _ in range(3)]
+    CaptchaStore.objects.filter(hashkey__in=keys[:2]).update(expiration=timezone.now() - timedelta(seconds=1))
+    assert captcha_purge_expired_task() == 2
+    assert list(CaptchaStore.objects.using("default").values_list("hashkey", flat=True)) == [keys[2]]
+
+
+def test_beat_purges_captchas_on_the_maintenance_queue(settings):
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "flashsale.captcha_purge_expired")
+    assert entry["schedule"] == settings.CAPTCHA_PURGE_INTERVAL
+    assert settings.CELERY_TASK_ROUTES["flashsale.captcha_purge_expired"]["queue"] == settings.MAINTENANCE_QUEUE

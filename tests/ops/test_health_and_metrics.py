@@ -27,8 +27,17 @@ def eventually_ready(client, seconds: float = 5.0):
         time.sleep(0.1)
 
 
+SCRAPE_TOKEN = "scrape-secret"
+
+
+@pytest.fixture(autouse=True)
+def _metrics_token(settings):
+    settings.METRICS_TOKEN = SCRAPE_TOKEN  # DEBUG is off here: /metrics needs a token
+
+
 def scrape(client, **headers) -> dict:
     """{(sample name, frozenset of labels): value}, parsed as Prometheus parses it."""
+    headers = headers or {"HTTP_AUTHORIZATION": f"Bearer {SCRAPE_TOKEN}"}
     response = client.get("/metrics", **headers)
     assert response.status_code == 200, response.content
     text = response.content.decode()
@@ -181,9 +190,20 @@ def test_metrics_report_the_latest_reconciliation_drift(client, stack):
     assert value(scrape(client), "flashsale_drift_units", sale=str(sale.pk)) == 0.0
 
 
-def test_metrics_require_the_bearer_token_when_one_is_configured(client, settings):
-    settings.METRICS_TOKEN = "scrape-secret"
+def test_metrics_require_the_bearer_token_when_one_is_configured(client):
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
-    samples = scrape(client, HTTP_AUTHORIZATION="Bearer scrape-secret")
+    samples = scrape(client, HTTP_AUTHORIZATION=f"Bearer {SCRAPE_TOKEN}")
     assert value(samples, "flashsale_metrics_source_up", source="db") == 1.0
+
+
+def test_metrics_refuse_without_a_configured_token_when_debug_is_off(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.DEBUG = False
+    assert client.get("/metrics").status_code == 401
+
+
+def test_metrics_are_open_without_a_token_in_debug(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.DEBUG = True
+    assert client.get("/metrics").status_code == 200

@@ -47,13 +47,23 @@ def test_paying_an_order_marks_it_paid_once():
     assert list(order.history.using("default").values_list("to_status", flat=True)) == ["pending_payment", "paid"]
 
 
-def test_a_declined_payment_leaves_the_order_awaiting_payment():
+def test_a_declined_payment_leaves_the_order_awaiting_payment(settings):
+    settings.PAYMENT_FAIL_HOOK = True
     sale = live_sale(quantity=5)
     order = _orders(sale, 1)[0]
     response = client_for(order.user).post(f"/api/orders/{order.pk}/pay?fail=1")
     assert response.status_code == 402
     assert response.json()["code"] == "payment_declined"
     assert Order.objects.using("default").get(pk=order.pk).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_the_decline_hook_is_ignored_where_it_is_off(settings):
+    settings.PAYMENT_FAIL_HOOK = False  # production: ?fail=1 is a test hook, not a feature
+    sale = live_sale(quantity=5)
+    order = _orders(sale, 1)[0]
+    response = client_for(order.user).post(f"/api/orders/{order.pk}/pay?fail=1")
+    assert response.status_code == 200
+    assert Order.objects.using("default").get(pk=order.pk).status == OrderStatus.PAID
 
 
 def test_only_the_owner_can_pay_or_cancel():

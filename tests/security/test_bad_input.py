@@ -96,6 +96,7 @@ def test_a_rate_limit_holds_in_total_across_several_web_processes(tmp_path, sett
         threads=4,
         env={
             "FLASHSALE_CAPTCHA_REQUIRED": "false",
+            "ALLOW_LOAD_TEST_SWITCHES": "true",
             "RATELIMIT_ENABLE": "true",
             "FLASHSALE_RATE_USER": "10/h",
             "FLASHSALE_RATE_IP": "10000/h",
