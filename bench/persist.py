@@ -13,7 +13,6 @@ the last order is committed.
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from bench import checks, seed
 from bench.procs import start_worker
+from inventory.redis_schema import reservation_id_new
 from orders.models import Order
 
 
@@ -84,7 +84,7 @@ def measure_one_per_order(
     with app.producer_or_acquire() as producer:
         for i in range(n):
             persist_one_order.apply_async(
-                args=[sale.pk, shoppers[i % len(shoppers)].user_id, f"{sale.pk}-{secrets.token_hex(12)}", 1, now_ms],
+                args=[sale.pk, shoppers[i % len(shoppers)].user_id, reservation_id_new(sale.pk), 1, now_ms],
                 queue=queue,
                 producer=producer,
             )

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,6 +25,7 @@ from config.errors import ApplicationError
 from config.fields import StrictIntegerField
 from flashsale.models import FlashSale
 from inventory.models import Stock
+from inventory.redis_schema import reservation_id_new
 from orders.models import LIVE_STATUSES, Order, OrderStatus
 
 
@@ -70,7 +70,7 @@ class NaivePurchaseApi(APIView):
             stock.save(update_fields=["sold", "updated_at"])
             now = timezone.now()
             order = Order.objects.using(PRIMARY).create(
-                reservation_id=f"{sale.pk}-{secrets.token_hex(12)}",
+                reservation_id=reservation_id_new(sale.pk),
                 user_id=request.user.pk,
                 sale_id=sale.pk,
                 quantity=qty,
