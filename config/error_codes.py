@@ -43,6 +43,10 @@ _CODES = (
     ErrorCode("not_live", 409, "This sale is not open for purchases right now."),
     ErrorCode("idempotency_mismatch", 422, "This Idempotency-Key was used with a different request."),
     ErrorCode("not_preheated", 409, "Preheat the sale first."),
+    # The waiting room (flashsale).
+    ErrorCode("not_admitted", 409, "It is not your turn yet: join the sale's line and wait to be admitted."),
+    ErrorCode("not_in_queue", 404, "You have not joined this sale's line."),
+    ErrorCode("queue_not_open", 409, "The line for this sale is not open yet."),
     # Orders.
     ErrorCode("payment_declined", 402, "The payment was declined; the order still awaits payment."),
     ErrorCode("order_closed", 409, "This order is cancelled or expired; it can no longer be paid."),

@@ -167,6 +167,8 @@ FLASHSALE = {
     "RATE_USER": env_rate("FLASHSALE_RATE_USER", "10/s"),
     "RATE_IP": env_rate("FLASHSALE_RATE_IP", "50/s"),
     "RATE_CAPTCHA": env_rate("FLASHSALE_RATE_CAPTCHA", "30/m"),
+    # Polls of one sale's waiting room a second, all shoppers together (poll_after_ms spreads them).
+    "QUEUE_POLL_BUDGET": env_int("FLASHSALE_QUEUE_POLL_BUDGET", 2000, minimum=10),
 }
 ORDER_PAYMENT_TIMEOUT = env_int("ORDER_PAYMENT_TIMEOUT", 900, minimum=1)
 ORDER_EXPIRY_INTERVAL = env_int("ORDER_EXPIRY_INTERVAL", 30, minimum=1)
@@ -183,6 +185,7 @@ CELERY_BEAT_SCHEDULE = {
     "persist-sweep": {"task": "orders.persist_sweep", "schedule": float(FLASHSALE["SWEEP_INTERVAL"])},
     "expire-unpaid": {"task": "orders.expire_unpaid", "schedule": float(ORDER_EXPIRY_INTERVAL)},
     "reconcile": {"task": "reconciliation.reconcile_all", "schedule": float(RECONCILE_INTERVAL)},
+    "queue-advance": {"task": "flashsale.queue_advance", "schedule": 1.0},
     "captcha-purge": {"task": "flashsale.captcha_purge_expired", "schedule": float(CAPTCHA_PURGE_INTERVAL)},
 }
 

@@ -15,6 +15,7 @@ api = [
     path("sales/<int:sale_id>/", sale_apis.SaleDetailApi.as_view(), name="sale-detail"),
     path("sales/<int:sale_id>/token", sale_apis.TokenApi.as_view(), name="sale-token"),
     path("sales/<int:sale_id>/purchase", sale_apis.purchase_view, name="sale-purchase"),
+    path("sales/<int:sale_id>/queue", sale_apis.queue_view, name="sale-queue"),
     path("reservations/<str:reservation_id>", order_apis.ReservationStatusApi.as_view(), name="reservation"),
     path("orders/", order_apis.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:order_id>/", order_apis.OrderDetailApi.as_view(), name="order-detail"),

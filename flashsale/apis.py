@@ -14,6 +14,7 @@ from config.openapi import errors_documented
 from flashsale import purchase_api, selectors, services
 from flashsale.captcha import captcha_consume, captcha_new
 from flashsale.errors import SaleNotFound
+from flashsale.queue_api import queue_view  # noqa: F401 - mounted by config/urls.py
 from flashsale.ratelimits import enforce_rate_limits
 
 
@@ -76,7 +77,7 @@ class TokenApi(APIView):
         expires_in = serializers.IntegerField()
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
-    @errors_documented("bad_captcha")
+    @errors_documented("bad_captcha", "not_admitted")
     def post(self, request, sale_id: int):
         enforce_rate_limits(request, "token", user_id=request.user.id)
         data = self.InputSerializer(data=request.data)

@@ -41,6 +41,21 @@ class SaleNotPreheated(ApplicationError):
         super().__init__("Preheat the sale before pausing or resuming it.")
 
 
+class NotAdmitted(ApplicationError):
+    code = "not_admitted"
+
+
+class NotInQueue(ApplicationError):
+    code = "not_in_queue"
+
+
+class QueueNotOpen(ApplicationError):
+    code = "queue_not_open"
+
+    def __init__(self, opens_at_ms: int):
+        super().__init__(details={"opens_at_ms": opens_at_ms})
+
+
 # What the purchase script's codes mean at the API.
 SCRIPT_REFUSALS = {
     "SOLD_OUT": SoldOut,

@@ -35,6 +35,13 @@ class FlashSale(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
     generation = models.PositiveIntegerField(default=0, help_text="Bumped by every preheat.")
     preheated_at = models.DateTimeField(null=True, blank=True)
+    # The waiting room (flashsale/queue.py): read by the scripts from Redis, written there by preheat.
+    queue_enabled = models.BooleanField(default=False, help_text="Shoppers line up; the line admits them in order.")
+    admit_per_second = models.PositiveIntegerField(default=50, help_text="Shoppers admitted from the line each second.")
+    admission_seconds = models.PositiveIntegerField(default=120, help_text="How long an admission lasts.")
+    prequeue_seconds = models.PositiveIntegerField(
+        default=600, help_text="How long before the start the line opens (shuffled at the start)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = FlashSaleQuerySet.as_manager()
@@ -49,6 +56,8 @@ class FlashSale(models.Model):
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="sale_window_positive"),
             models.CheckConstraint(condition=Q(per_user_limit__gte=1), name="sale_limit_positive"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="sale_quantity_positive"),
+            models.CheckConstraint(condition=Q(admit_per_second__gte=1), name="sale_admit_rate_positive"),
+            models.CheckConstraint(condition=Q(admission_seconds__gte=10), name="sale_admission_at_least_10s"),
         ]
 
     def __str__(self):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from flashsale.models import FlashSale
 from inventory.selectors import redis_remaining
@@ -37,6 +40,17 @@ def sales_visible_cached() -> list[FlashSale]:
         sales = list(sales_visible())
         cache.set("sale-rows", sales, SALE_ROW_SECONDS)
     return sales
+
+
+def sales_with_open_queue() -> list[int]:
+    """Sales whose waiting room is open now: from prequeue_seconds before the start to the end."""
+    now = timezone.now()
+    rows = FlashSale.objects.worth_sweeping().filter(queue_enabled=True, ends_at__gt=now)
+    return [
+        pk
+        for pk, starts, pre in rows.values_list("pk", "starts_at", "prequeue_seconds")
+        if starts - timedelta(seconds=pre) <= now
+    ]
 
 
 def with_remaining(sales: list[FlashSale]) -> list[FlashSale]:

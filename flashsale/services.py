@@ -13,7 +13,7 @@ from django.db import transaction
 from config.db_router import pinned_to_primary
 from config.errors import ServiceUnavailable
 from config.redis import get_redis
-from flashsale.errors import SCRIPT_REFUSALS, BadToken, SaleNotFound, SaleNotPreheated
+from flashsale.errors import SCRIPT_REFUSALS, BadToken, NotAdmitted, SaleNotFound, SaleNotPreheated
 from flashsale.models import FlashSale
 from flashsale.persister_wakeup import persister_wake
 from flashsale.ratelimits import RateLimited, purchase_windows
@@ -48,12 +48,14 @@ def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
     token, nonce = token_sign(user_id=user_id, sale_id=sale_id)
     ttl = settings.FLASHSALE["TOKEN_TTL"]
     try:
-        stored = purchase_token_store(sale_id=sale_id, user_id=user_id, nonce=nonce, ttl_seconds=ttl)
+        lives = purchase_token_store(sale_id=sale_id, user_id=user_id, nonce=nonce, ttl_seconds=ttl)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise ServiceUnavailable() from exc
-    if not stored:
+    if lives < 0:
+        raise NotAdmitted()  # the sale has a waiting room and this user is not admitted now
+    if lives == 0:
         raise ServiceUnavailable() if sale_exists(sale_id) else SaleNotFound()
-    return IssuedToken(token=token, expires_in=ttl)
+    return IssuedToken(token=token, expires_in=lives)
 
 
 def _fingerprint(quantity: int, token: str) -> str:
@@ -87,6 +89,7 @@ def purchase_ask(
         reservation_ttl_ms=cfg["RESERVATION_TTL"] * 1000,
         wakeup_debounce_ms=cfg["KICK_DEBOUNCE_MS"],
         rate_windows=rate_windows,
+        hold_ms=settings.ORDER_PAYMENT_TIMEOUT * 1000,
     )
 
 

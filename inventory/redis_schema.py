@@ -31,6 +31,24 @@ class MetaField:
 SELLING, PAUSED = "on", "paused"  # the values of MetaField.STATE
 
 
+class QueueField:
+    """Fields of ``fs:{sale}:q``, the waiting room: settings written by preheat, counters by the scripts."""
+
+    ENABLED = "on"  # '1' or '0'
+    ADMIT_PER_SECOND = "rate"
+    ADMISSION_MS = "admit_ms"
+    PREQUEUE_MS = "pre_ms"
+    PAUSED = "paused"  # '1' while an operator holds admission
+    SHUFFLED = "shuffled"  # '1' once the pre-queue was ranked at the start
+    LAST_POSITION = "next"  # the last place given out
+    SERVING = "serving"  # the last place called: places up to it were admitted (or lapsed)
+    CARRY = "carry"  # admissions owed, in thousandths, between ticks
+    LAST_TICK_MS = "tick"
+    ADMITTED_TOTAL = "admitted"
+    LAPSED_TOTAL = "lapsed"
+    CLOSED_TOTAL = "closed"  # shoppers told the line is closed
+
+
 class StatsField:
     """Counters of ``fs:{sale}:stats``, moved by the scripts in the round trip that does the work."""
 
@@ -88,6 +106,58 @@ class SaleKeys:
     @property
     def dead_letters(self) -> str:
         return self._k("dead")
+
+    @property
+    def holds(self) -> str:
+        """Sorted set reservation id -> when its hold ends (ms): accepted, not yet paid or returned."""
+        return self._k("holds")
+
+    # The waiting room (flashsale/queue.py): its counters, the pre-queue, the line, the admitted.
+    @property
+    def queue(self) -> str:
+        """Hash: the line's settings (QueueField) and counters."""
+        return self._k("q")
+
+    @property
+    def queue_prequeue(self) -> str:
+        """Sorted set user -> random key, drawn at join: the pre-queue, ranked by it at the start."""
+        return self._k("q:pre")
+
+    @property
+    def queue_positions(self) -> str:
+        """Sorted set user -> place in line (1, 2, ...)."""
+        return self._k("q:pos")
+
+    @property
+    def queue_admitted(self) -> str:
+        """Sorted set user -> until when (ms) the admission lasts."""
+        return self._k("q:adm")
+
+    @property
+    def queue_lapsed(self) -> str:
+        """Hash user -> when (ms) their admission ran out."""
+        return self._k("q:lapsed")
+
+    @property
+    def queue_joined(self) -> str:
+        """Hash user -> when (ms) they joined (the wait histogram's start)."""
+        return self._k("q:joined")
+
+    @property
+    def queue_series(self) -> str:
+        """List of recent samples 'ms stock waiting admitted_total' (newest first), for the console's chart."""
+        return self._k("q:series")
+
+    def queue_all(self) -> list[str]:
+        return [
+            self.queue,
+            self.queue_prequeue,
+            self.queue_positions,
+            self.queue_admitted,
+            self.queue_lapsed,
+            self.queue_joined,
+            self.queue_series,
+        ]
 
     def token(self, user_id: int) -> str:
         return self._k(f"tok:{user_id}")

@@ -23,11 +23,22 @@ class SaleWindow:
 
 
 @dataclass(frozen=True)
+class QueueSettings:
+    """The sale's waiting room as its scripts read it (flashsale/queue.py)."""
+
+    enabled: bool = False
+    admit_per_second: int = 50
+    admission_ms: int = 120_000
+    prequeue_ms: int = 600_000
+
+
+@dataclass(frozen=True)
 class Rebuild:
     """What a preheat writes when Redis lost the sale: per-user counts and the returns already made."""
 
     bought: dict[int, int]
     returned: list[str]  # reservation ids
+    holds: dict[str, int]  # reservation id -> when its hold ends (ms): accepted, neither paid nor returned
 
 
 def preheat_write(
@@ -39,6 +50,7 @@ def preheat_write(
     stock: int,
     window: SaleWindow,
     rebuild: Rebuild | None,
+    queue: QueueSettings,
 ) -> bool:
     """Write the selling state with a new generation if nothing moved since ``seen``; False if it did."""
     keys = sale_keys(sale_id)
@@ -48,9 +60,11 @@ def preheat_write(
             extra += ["b", user_id, qty]
         for reservation_id in rebuild.returned:
             extra += ["r", reservation_id]
+        for reservation_id, until_ms in rebuild.holds.items():
+            extra += ["h", reservation_id, until_ms]
     # Why a compare-and-set script: purchases and settles may move the counters between our read and this write.
     result = script("preheat")(
-        keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream],
+        keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream, keys.holds, keys.queue],
         args=[
             seen.generation_raw,
             seen.sequence,
@@ -64,6 +78,10 @@ def preheat_write(
             CONSUMER_GROUP,
             1 if rebuild is not None else 0,
             inflight,
+            1 if queue.enabled else 0,
+            queue.admit_per_second,
+            queue.admission_ms,
+            queue.prequeue_ms,
             *extra,
         ],
     )
@@ -82,9 +100,16 @@ def stock_release(*, sale_id: int, reservation_id: str, user_id: int, quantity: 
     # Why a script: the guard and the two counters must move together or not at all.
     return bool(
         script("release")(
-            keys=[keys.meta, keys.stock, keys.bought, keys.released], args=[reservation_id, user_id, quantity]
+            keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.holds],
+            args=[reservation_id, user_id, quantity],
         )
     )
+
+
+def hold_end(*, sale_id: int, reservation_id: str) -> bool:
+    """A paid order's units are sold for good: they no longer hold the line open (once)."""
+    # Why a script: the removal is the guard, so a second call changes nothing.
+    return bool(script("hold_end")(keys=[sale_keys(sale_id).holds], args=[reservation_id]))
 
 
 def stock_repair(*, sale_id: int, seen: RedisSaleState, stock: int) -> bool:
@@ -99,11 +124,17 @@ def stock_repair(*, sale_id: int, seen: RedisSaleState, stock: int) -> bool:
     )
 
 
-def purchase_token_store(*, sale_id: int, user_id: int, nonce: str, ttl_seconds: int) -> bool:
-    """Keep a user's one-time purchase nonce; False if the sale is not preheated."""
+def purchase_token_store(*, sale_id: int, user_id: int, nonce: str, ttl_seconds: int) -> int:
+    """Keep a user's one-time purchase nonce. Returns the seconds it lives (never beyond the user's
+    admission when the sale has a waiting room), 0 if the sale is not preheated, -1 if not admitted."""
     keys = sale_keys(sale_id)
-    # One round trip, and no database read: the token is stored only for a preheated sale.
-    return bool(script("token")(keys=[keys.meta, keys.token(user_id), keys.stats], args=[nonce, ttl_seconds]))
+    # One round trip, and no database read: the token is stored only for a preheated sale and an admitted user.
+    return int(
+        script("token")(
+            keys=[keys.meta, keys.token(user_id), keys.stats, keys.queue, keys.queue_admitted],
+            args=[nonce, ttl_seconds, user_id],
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -122,6 +153,7 @@ class PurchaseAsk:
     reservation_ttl_ms: int = 0
     wakeup_debounce_ms: int = 0
     rate_windows: tuple[int, int, int, int] = (0, 0, 0, 0)  # user max, user window ms, IP max, IP window ms
+    hold_ms: int = 0  # how long the accepted units are held unpaid: the payment deadline
 
 
 def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
@@ -140,6 +172,7 @@ def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
             keys.stats,
             keys.rate_user(ask.user_id),
             keys.rate_ip(ask.ip_bucket or "-"),
+            keys.holds,
         ],
         [
             ask.user_id,
@@ -151,6 +184,7 @@ def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
             ask.reservation_ttl_ms,
             ask.wakeup_debounce_ms,
             *ask.rate_windows,
+            ask.hold_ms,
         ],
     )
 
@@ -192,6 +226,7 @@ def reservations_settle(*, sale_id: int, settled: list[Settled], reservation_ttl
             keys.released,
             keys.stream,
             keys.stats,
+            keys.holds,
             *(keys.reservation(s.reservation_id) for s in settled),
         ],
         args=args,

@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 
 from config.db_router import pinned_to_primary
 from inventory.models import Stock
-from inventory.services import stock_release
+from inventory.services import hold_end, stock_release
 from orders import payments
 from orders.consistency import note_user_writes
 from orders.errors import AlreadyPaid, NotCancellable, OrderClosed, OrderNotFound, PaymentDeclined
@@ -56,7 +56,17 @@ def order_pay(*, order_id: int, user_id: int, decline: bool = False) -> Order:
         payments.refund(reference=result.reference)  # charged, but the order closed first: give it back
         raise OrderClosed()
     note_user_writes([order.user_id])
+    _end_hold(order)
     return _owned(order.pk, user_id)
+
+
+def _end_hold(order: Order) -> None:
+    try:
+        # The units are sold for good: they no longer keep the sale's waiting room open. Guarded by
+        # the reservation id; if this is lost, the hold still ends at the order's payment deadline.
+        hold_end(sale_id=order.sale_id, reservation_id=order.reservation_id)
+    except Exception:  # Redis away: the deadline ends the hold
+        logger.warning("could not end order %s's hold in Redis", order.pk, exc_info=True)
 
 
 def _close(order: Order, *, reason: str, only_if_expired: bool) -> bool:

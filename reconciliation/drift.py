@@ -9,6 +9,7 @@ and ``/metrics`` reports the drift of the latest reconciliation run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import F, Subquery
 
@@ -16,7 +17,7 @@ from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from inventory.models import Stock
 from inventory.selectors import RedisSaleState
-from orders.models import LIVE_STATUSES, Order
+from orders.models import LIVE_STATUSES, Order, OrderStatus
 
 
 def expected_stock(*, quantity: int, live_sold: int, sku_left: int, inflight: int) -> int:
@@ -30,6 +31,7 @@ class OrderRow:
     status: str
     quantity: int
     stock_returned: bool
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ class DbReading:
 
     def returned(self) -> list[str]:
         return [rid for rid, row in self.orders.items() if row.stock_returned]
+
+    def holds(self) -> dict[str, int]:
+        """Orders awaiting payment: reservation id -> their payment deadline (ms)."""
+        return {
+            rid: int(row.expires_at.timestamp() * 1000)
+            for rid, row in self.orders.items()
+            if row.status == OrderStatus.PENDING_PAYMENT and row.expires_at is not None
+        }
 
     def live_by_user(self) -> dict[int, int]:
         by_user: dict[int, int] = {}
@@ -57,13 +67,15 @@ def read_db(sale_id: int, sku_id: int) -> DbReading:
         rows = list(
             Order.objects.filter(sale_id=sale_id)
             .annotate(sku_left=Subquery(left))
-            .values_list("reservation_id", "user_id", "status", "quantity", "stock_returned", "sku_left")
+            .values_list("reservation_id", "user_id", "status", "quantity", "stock_returned", "expires_at", "sku_left")
         )
         if rows:
-            sku_left = rows[0][5]
+            sku_left = rows[0][6]
         else:
             sku_left = Stock.objects.filter(sku_id=sku_id).values_list(F("total") - F("sold"), flat=True).first()
-    orders = {rid: OrderRow(user_id, status, qty, back) for rid, user_id, status, qty, back, _ in rows}
+    orders = {
+        rid: OrderRow(user_id, status, qty, back, expires) for rid, user_id, status, qty, back, expires, _ in rows
+    }
     live = set(LIVE_STATUSES)
     return DbReading(
         live_sold=sum(r.quantity for r in orders.values() if r.status in live), sku_left=sku_left or 0, orders=orders

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from inventory.selectors import RedisSaleState, redis_sale_state
-from inventory.services import Rebuild, SaleWindow, preheat_write
+from inventory.services import QueueSettings, Rebuild, SaleWindow, preheat_write
 from reconciliation.drift import expected_stock, read_db
 from reconciliation.errors import PreheatRefused
 
@@ -54,7 +55,10 @@ def _plan(sale: FlashSale, before: RedisSaleState) -> tuple[PreheatPlan, Rebuild
         for user_id, qty in before.inflight_by_user().items():
             bought[user_id] = bought.get(user_id, 0) + qty
         # A preheat counts these returns through the DB; mark them so a late release is a no-op.
-        rebuild = Rebuild(bought=bought, returned=db.returned())
+        # Holds: unpaid orders until their deadline, and the stream's entries until theirs.
+        hold_ms = settings.ORDER_PAYMENT_TIMEOUT * 1000
+        holds = {e.reservation_id: int(e.reserved_at.timestamp() * 1000) + hold_ms for e in before.stream}
+        rebuild = Rebuild(bought=bought, returned=db.returned(), holds={**holds, **db.holds()})
     stock = expected_stock(quantity=sale.quantity, live_sold=db.live_sold, sku_left=db.sku_left, inflight=inflight)
     generation = max(sale.generation, before.generation) + 1
     return PreheatPlan(sale.pk, generation, stock, db.live_sold, inflight, rebuild is not None, before), rebuild
@@ -88,6 +92,12 @@ def _preheat_once(*, sale_id: int, force: bool, dry_run: bool) -> PreheatPlan:
         plan, rebuild = _plan(sale, before)
         if dry_run:
             return plan
+        queue = QueueSettings(
+            enabled=sale.queue_enabled,
+            admit_per_second=sale.admit_per_second,
+            admission_ms=sale.admission_seconds * 1000,
+            prequeue_ms=sale.prequeue_seconds * 1000,
+        )
         window = SaleWindow(
             _ms(sale.starts_at), _ms(sale.ends_at), sale.per_user_limit, selling=sale.state != FlashSale.State.PAUSED
         )
@@ -99,6 +109,7 @@ def _preheat_once(*, sale_id: int, force: bool, dry_run: bool) -> PreheatPlan:
             stock=plan.stock,
             window=window,
             rebuild=rebuild,
+            queue=queue,
         ):
             raise _RedisMovedDuringPreheat()
         sale.generation = plan.generation

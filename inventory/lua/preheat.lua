@@ -1,12 +1,13 @@
 -- inventory/lua/preheat.lua: write a sale's selling state with a new generation, if and only if
 -- nothing moved since the caller read it (compare-and-set on generation, purchase seq, inflight).
--- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream
+-- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream, 6 holds, 7 queue
 -- ARGV: 1 expected_gen ('' = not preheated), 2 expected_seq, 3 expected_inflight, 4 new_gen,
 --       5 stock, 6 starts_ms, 7 ends_ms, 8 limit, 9 state, 10 group, 11 rebuild (1|0),
 --       12 inflight to write (the stream's units when rebuilding, else expected_inflight),
---       then, when rebuilding: 'b', user, qty ... and 'r', reservation_id ... pairs
+--       13 queue on (1|0), 14 admissions per second, 15 admission ms, 16 pre-queue ms,
+--       then, when rebuilding: 'b', user, qty ... , 'r', reservation_id ... and 'h', reservation_id, hold_until_ms ...
 -- Returns 'OK' or 'RETRY'.
-if #KEYS ~= 5 or #ARGV < 12 then return redis.error_reply('preheat.lua: want 5 KEYS and 12+ ARGV') end
+if #KEYS ~= 7 or #ARGV < 16 then return redis.error_reply('preheat.lua: want 7 KEYS and 16+ ARGV') end
 local cur = redis.call('HMGET', KEYS[1], 'gen', 'seq', 'inflight')
 if (cur[1] or '') ~= ARGV[1] or (cur[2] or '0') ~= ARGV[2] or (cur[3] or '0') ~= ARGV[3] then
   return 'RETRY'
@@ -15,11 +16,13 @@ local stock = tonumber(ARGV[5])
 if not stock or stock < 0 then return redis.error_reply('bad stock') end
 redis.call('SET', KEYS[2], stock)
 if ARGV[11] == '1' then
-  redis.call('DEL', KEYS[3], KEYS[4])
-  local i = 13
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
+  local i = 17
   while i <= #ARGV do
     if ARGV[i] == 'b' then
       redis.call('HINCRBY', KEYS[3], ARGV[i + 1], ARGV[i + 2]); i = i + 3
+    elseif ARGV[i] == 'h' then
+      redis.call('ZADD', KEYS[6], ARGV[i + 2], ARGV[i + 1]); i = i + 3
     else
       redis.call('HSET', KEYS[4], ARGV[i + 1], '1'); i = i + 2
     end
@@ -27,6 +30,7 @@ if ARGV[11] == '1' then
 end
 redis.call('HSET', KEYS[1], 'gen', ARGV[4], 'starts', ARGV[6], 'ends', ARGV[7], 'limit', ARGV[8],
   'state', ARGV[9], 'seq', ARGV[2], 'inflight', ARGV[12])
+redis.call('HSET', KEYS[7], 'on', ARGV[13], 'rate', ARGV[14], 'admit_ms', ARGV[15], 'pre_ms', ARGV[16])
 -- The consumer group may exist already (a re-preheat): that is fine.
 local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[5], ARGV[10], '0', 'MKSTREAM')
 if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end

@@ -1,14 +1,15 @@
 -- inventory/lua/purchase.lua: take qty of a sale for a user, all or nothing, in one round trip.
 -- KEYS: 1 meta, 2 stock, 3 bought, 4 token, 5 idem, 6 stream, 7 res, 8 kick, 9 stats,
---       10 rate counter of the user, 11 rate counter of the client IP
+--       10 rate counter of the user, 11 rate counter of the client IP, 12 holds
 -- ARGV: 1 user, 2 qty, 3 nonce, 4 reservation_id, 5 fingerprint ('' = no Idempotency-Key),
 --       6 idem_ttl_ms, 7 res_ttl_ms, 8 kick_ms,
---       9 user max, 10 user window ms, 11 ip max, 12 ip window ms (max 0 = no limit)
+--       9 user max, 10 user window ms, 11 ip max, 12 ip window ms (max 0 = no limit),
+--       13 how long an accepted purchase holds its units unpaid (ms: the payment deadline)
 -- Returns {code, detail, kick}: code is OK | SOLD_OUT | LIMIT | BAD_TOKEN | NOT_LIVE |
 --   NOT_PREHEATED | INVALID | MISMATCH | RATE_LIMITED; detail is the reservation id on OK, the
 --   milliseconds until the window resets on RATE_LIMITED; kick is 1 when the caller should wake
 --   the persister (debounced here so the web tier publishes rarely).
-if #KEYS ~= 11 or #ARGV ~= 12 then return redis.error_reply('purchase.lua: want 11 KEYS and 12 ARGV') end
+if #KEYS ~= 12 or #ARGV ~= 13 then return redis.error_reply('purchase.lua: want 12 KEYS and 13 ARGV') end
 local user, qty_raw, nonce, rid, fp = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local meta = redis.call('HMGET', KEYS[1], 'state', 'starts', 'ends', 'limit', 'gen')
@@ -88,6 +89,7 @@ redis.call('DECRBY', KEYS[2], qty)
 redis.call('HINCRBY', KEYS[3], user, qty)
 redis.call('HINCRBY', KEYS[1], 'inflight', qty)
 redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('ZADD', KEYS[12], now + tonumber(ARGV[13]), rid)  -- held until paid, returned or past its deadline
 redis.call('XADD', KEYS[6], '*', 'rid', rid, 'user', user, 'qty', qty, 'gen', meta[5], 'ts', now)
 redis.call('HSET', KEYS[7], 'status', 'pending', 'user', user, 'qty', qty)
 redis.call('PEXPIRE', KEYS[7], ARGV[7])

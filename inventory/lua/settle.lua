@@ -1,11 +1,11 @@
 -- inventory/lua/settle.lua: after the DB commit, acknowledge persisted reservations and publish
 -- their outcome, atomically, so "in flight" never counts an entry twice or drops one.
--- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream, 6 stats, 7.. one res key per entry (same order)
+-- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream, 6 stats, 7 holds, 8.. one res key per entry (same order)
 -- ARGV: 1 group, 2 res_ttl_ms, then per entry 7 values:
 --       entry_id, reservation_id, user, qty, outcome ('created'|'failed'), order_id, reason
 -- Returns the number of entries this call acknowledged (0 for a redelivered, already settled one).
-if #KEYS ~= 6 + (#ARGV - 2) / 7 or #ARGV < 2 or (#ARGV - 2) % 7 ~= 0 then
-  return redis.error_reply('settle.lua: want 6 + n KEYS and 2 + 7n ARGV')
+if #KEYS ~= 7 + (#ARGV - 2) / 7 or #ARGV < 2 or (#ARGV - 2) % 7 ~= 0 then
+  return redis.error_reply('settle.lua: want 7 + n KEYS and 2 + 7n ARGV')
 end
 --! include lib/return_units.lua
 local group, ttl = ARGV[1], ARGV[2]
@@ -25,9 +25,9 @@ for i = 0, n - 1 do
   end
   -- A failed reservation gives its units back once, keyed by reservation id.
   if outcome == 'failed' and preheated then
-    return_units(KEYS[2], KEYS[3], KEYS[4], rid, user, qty)
+    return_units(KEYS[2], KEYS[3], KEYS[4], KEYS[7], rid, user, qty)
   end
-  local res = KEYS[7 + i]
+  local res = KEYS[8 + i]
   redis.call('HSET', res, 'status', outcome, 'user', user, 'qty', qty, 'order_id', order_id, 'reason', reason)
   redis.call('PEXPIRE', res, ttl)
 end

@@ -1,7 +1,13 @@
 -- inventory/lua/lib/return_units.lua (included by release.lua and settle.lua): give a reservation's
--- units back to the sale exactly once. The released hash is the guard, keyed by reservation id.
+-- units back to the sale exactly once, and end its hold. The released hash is the guard of the
+-- return, keyed by reservation id; removing the reservation from the holds is the guard of the hold.
 -- Returns 1 if the units went back now, 0 if they had gone back before.
-local function return_units(stock_key, bought_key, released_key, reservation_id, user, qty)
+local function end_hold(holds_key, reservation_id)
+  redis.call('ZREM', holds_key, reservation_id)
+end
+
+local function return_units(stock_key, bought_key, released_key, holds_key, reservation_id, user, qty)
+  end_hold(holds_key, reservation_id)
   if redis.call('HSETNX', released_key, reservation_id, '1') == 0 then return 0 end
   redis.call('INCRBY', stock_key, qty)
   redis.call('HINCRBY', bought_key, user, -qty)
