@@ -39,8 +39,8 @@ def bucket_label(value: float, bounds: tuple) -> str:
     return floatToGoString(next((b for b in bounds if value <= b), math.inf))
 
 
-def histogram_from_hash(name: str, doc: str, fields: dict, prefix: str, bounds: tuple) -> HistogramMetricFamily:
-    """A histogram from ``<prefix>:le:<bound>`` counters and ``<prefix>:sum`` in one hash."""
+def hash_buckets(fields: dict, prefix: str, bounds: tuple) -> tuple[list[tuple[str, int]], float]:
+    """(cumulative buckets, sum) from ``<prefix>:le:<bound>`` counters and ``<prefix>:sum`` in one hash."""
     counts = {float(b): 0 for b in bounds} | {math.inf: 0}
     for field, value in fields.items():
         head, _, bound = field.partition(":le:")
@@ -53,7 +53,13 @@ def histogram_from_hash(name: str, doc: str, fields: dict, prefix: str, bounds: 
     for bound in sorted(counts):
         running += counts[bound]
         buckets.append((floatToGoString(bound), running))
-    return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=float(fields.get(f"{prefix}:sum", 0)))
+    return buckets, float(fields.get(f"{prefix}:sum", 0))
+
+
+def histogram_from_hash(name: str, doc: str, fields: dict, prefix: str, bounds: tuple) -> HistogramMetricFamily:
+    """A histogram from ``<prefix>:le:<bound>`` counters and ``<prefix>:sum`` in one hash."""
+    buckets, total = hash_buckets(fields, prefix, bounds)
+    return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=total)
 
 
 # --- the endpoint -------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The sale's admin: list, edit, and the kill switch (pause/resume). Preheat and the live console
-need orders and reconciliation, so that app extends this admin (reconciliation/admin.py)."""
+"""The sale's admin: list, edit, the kill switch (pause/resume) and holding the waiting room's
+admission. Preheat and the live console need orders and reconciliation, so that app extends this
+admin (reconciliation/admin.py)."""
 
 from django.contrib import admin, messages
 
 from config.errors import ApplicationError
 from flashsale.models import FlashSale
+from flashsale.queue import queue_pause
 from flashsale.services import sale_pause, sale_resume
 
 
@@ -25,7 +27,7 @@ class FlashSaleAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     search_fields = ("title", "sku__name")
     readonly_fields = ("state", "generation", "preheated_at", "created_at")
-    actions = ["pause", "resume"]
+    actions = ["pause", "resume", "hold_admission", "resume_admission"]
 
     @admin.display(description="phase")
     def phase(self, obj):
@@ -41,6 +43,23 @@ class FlashSaleAdmin(admin.ModelAdmin):
     @admin.action(description="Resume selected sales", permissions=["pause"])
     def resume(self, request, queryset):
         self._each(request, queryset, sale_resume, "resumed")
+
+    @admin.action(description="Hold the waiting room's admission (shoppers keep their places)", permissions=["pause"])
+    def hold_admission(self, request, queryset):
+        self._each_line(request, queryset, paused=True, done="admission held")
+
+    @admin.action(description="Resume the waiting room's admission", permissions=["pause"])
+    def resume_admission(self, request, queryset):
+        self._each_line(request, queryset, paused=False, done="admission resumed")
+
+    def _each_line(self, request, queryset, *, paused: bool, done: str):
+        for sale in queryset:
+            if queue_pause(sale_id=sale.pk, paused=paused):
+                self.message_user(request, f"{sale}: {done}.")
+            else:
+                self.message_user(
+                    request, f"{sale}: no waiting room in Redis (queue off or not preheated).", messages.WARNING
+                )
 
     def _each(self, request, queryset, service, done: str):
         for sale in queryset:

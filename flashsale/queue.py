@@ -63,7 +63,8 @@ class QueuePlace:
     ticket: str = ""
 
 
-def _keys(sale_id: int) -> list[str]:
+def queue_keys(sale_id: int) -> list[str]:
+    """The KEYS every queue script takes, in lib/queue.lua's order."""
     k = sale_keys(sale_id)
     return [
         k.meta,
@@ -164,7 +165,7 @@ def _rate_setting(sale_id: int) -> float:
 
 
 def _run(name: str, sale_id: int, args: list) -> list:
-    answer = script(name)(keys=_keys(sale_id), args=args)
+    answer = script(name)(keys=queue_keys(sale_id), args=args)
     return [a.decode() if isinstance(a, bytes) else a for a in answer]
 
 
@@ -227,6 +228,13 @@ def queue_advance(*, sale_id: int) -> None:
     _run("queue_state", sale_id, ["", ADVANCE_EVERY_MS])
 
 
-def queue_pause(*, sale_id: int, paused: bool) -> None:
-    """Hold admission (shoppers keep their places) or let it go on."""
-    get_redis().hset(sale_keys(sale_id).queue, QueueField.PAUSED, "1" if paused else "0")
+def queue_pause(*, sale_id: int, paused: bool) -> bool:
+    """Hold admission (shoppers keep their places) or let it go on. False, and nothing written, if
+    the sale has no waiting room in Redis (not preheated, or its queue is off)."""
+    r, key = get_redis(), sale_keys(sale_id).queue
+    if r.hget(key, QueueField.ENABLED) != "1":
+        return False
+    # No lock between the read and the write: a preheat in between rewrites only the settings, and a
+    # flag left on a line that was just switched off is never read (the scripts skip a line that is off).
+    r.hset(key, QueueField.PAUSED, "1" if paused else "0")
+    return True

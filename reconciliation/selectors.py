@@ -6,6 +6,8 @@ from django.db.models import Count, OuterRef, Subquery
 
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
+from flashsale.queue_chart import queue_chart
+from flashsale.queue_selectors import queue_reading, queue_samples
 from orders.models import Order
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import stable_reading
@@ -13,7 +15,8 @@ from reconciliation.services import stable_reading
 
 def sale_console(*, sale_id: int) -> dict | None:
     """The live view of one sale: Redis, in flight, DB sold and the drift, as reconciliation
-    computes them, with the orders by status and the last reconciliation run."""
+    computes them, with the orders by status, the last reconciliation run and, for a sale with a
+    waiting room, the line's numbers and chart."""
     with pinned_to_primary():  # operators act on what they see: read the primary
         sale = FlashSale.objects.filter(pk=sale_id).first()
         if sale is None:
@@ -22,6 +25,9 @@ def sale_console(*, sale_id: int) -> dict | None:
         last_run = ReconciliationRun.objects.filter(sale=sale).first()
     reading = stable_reading(sale)
     redis, cmp = reading if reading is not None else (None, None)
+    line = queue_reading(sale_id=sale_id) if sale.queue_enabled else None
+    if line is not None and not line.enabled:
+        line = None  # preheated before the waiting room was switched on: Redis has no line yet
     return {
         "preheated": bool(redis and redis.preheated),
         "generation": redis.generation if redis else None,
@@ -36,6 +42,8 @@ def sale_console(*, sale_id: int) -> dict | None:
         "quantity": sale.quantity,
         "last_run": last_run,
         "orders_by_status": by_status,
+        "queue": line,
+        "queue_chart": queue_chart(queue_samples(sale_id=sale_id)) if line else None,
     }
 
 

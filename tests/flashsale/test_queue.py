@@ -20,39 +20,10 @@ from reconciliation.preheat import sale_preheat
 from tests.factories import SaleFactory, UserFactory, users
 from tests.helpers import buy, client_for, real_db
 from tests.support.db_clock import db_clock_shifted
+from tests.support.queue import queue_sale, start_now, wait_for
 
 pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 CHI2_9_DOF_P001 = 27.877  # the chi-square distribution's 0.999 quantile with 9 degrees of freedom
-
-
-def queue_sale(*, starts_in: float = -1, quantity: int = 100, rate: int = 50, admission: int = 120, limit: int = 1):
-    from inventory.models import Stock
-
-    sale = SaleFactory(
-        quantity=quantity,
-        per_user_limit=limit,
-        queue_enabled=True,
-        admit_per_second=rate,
-        admission_seconds=admission,
-        prequeue_seconds=600,
-        starts_at=timezone.now() + timedelta(seconds=starts_in),
-    )
-    Stock.objects.filter(sku=sale.sku).update(total=quantity)
-    sale_preheat(sale_id=sale.pk)
-    return sale
-
-
-def start_now(sale_id: int) -> None:
-    """The sale opens now, as far as its Redis projection knows (the scripts read Redis's clock)."""
-    get_redis().hset(sale_keys(sale_id).meta, "starts", int(time.time() * 1000) - 1)
-
-
-def wait_for(predicate, timeout: float = 5.0, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-    return found
 
 
 def test_a_join_before_the_line_opens_is_refused():

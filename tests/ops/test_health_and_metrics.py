@@ -10,10 +10,13 @@ import pytest
 from django.apps import apps
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.redis import reset_redis
+from config.redis import get_redis, reset_redis
+from flashsale import queue
+from inventory.redis_schema import sale_keys
 from orders.services import reservations_drain
 from tests.factories import SaleFactory, UserFactory, live_sale
 from tests.helpers import buy, client_for, real_db
+from tests.support.queue import line_with_one_lapse, queue_sale
 
 pytestmark = real_db
 
@@ -207,3 +210,40 @@ def test_metrics_are_open_without_a_token_in_debug(client, settings):
     settings.METRICS_TOKEN = ""
     settings.DEBUG = True
     assert client.get("/metrics").status_code == 200
+
+
+def test_metrics_report_each_waiting_room_length_admissions_and_lapses(client, stack):
+    sale = queue_sale(rate=1, admission=10)
+    line_with_one_lapse(sale.pk)  # 1 admitted and lapsed, 2 admitted in its stead, 3 and 4 waiting
+    stack.mariadb.wait_for_replica()  # /metrics reads the list of sales on the replica
+    samples, s = scrape(client), str(sale.pk)
+    assert value(samples, "flashsale_queue_waiting", sale=s) == 2.0
+    assert value(samples, "flashsale_queue_admitted_now", sale=s) == 1.0
+    assert value(samples, "flashsale_queue_admitted_total", sale=s) == 2.0
+    assert value(samples, "flashsale_queue_lapsed_total", sale=s) == 1.0
+    assert value(samples, "flashsale_queue_paused", sale=s) == 0.0
+
+
+def test_metrics_histogram_the_wait_from_joining_to_admission(client, stack):
+    sale = queue_sale(rate=1, admission=10)
+    line_with_one_lapse(sale.pk)  # two admissions, each recorded with its wait
+    stack.mariadb.wait_for_replica()
+    samples, s = scrape(client), str(sale.pk)
+    assert value(samples, "flashsale_queue_wait_seconds_count", sale=s) == 2.0
+    assert value(samples, "flashsale_queue_wait_seconds_bucket", sale=s, le="+Inf") == 2.0
+    assert value(samples, "flashsale_queue_wait_seconds_bucket", sale=s, le="3600.0") == 2.0  # cumulative
+    assert value(samples, "flashsale_queue_wait_seconds_sum", sale=s) >= 0.0
+
+
+def test_metrics_count_the_joins_told_the_line_is_closed(client, stack):
+    sale = queue_sale(rate=1)
+    get_redis().hset(sale_keys(sale.pk).meta, "ends", 1)  # the sale ended, as far as Redis knows
+    assert queue.queue_join(sale_id=sale.pk, user_id=1).state == "closed"
+    stack.mariadb.wait_for_replica()
+    assert value(scrape(client), "flashsale_queue_closed_total", sale=str(sale.pk)) == 1.0
+
+
+def test_metrics_leave_out_sales_without_a_waiting_room(client, stack):
+    sale = live_sale(quantity=5)
+    stack.mariadb.wait_for_replica()
+    assert value(scrape(client), "flashsale_queue_waiting", sale=str(sale.pk)) is None
