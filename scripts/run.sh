@@ -14,7 +14,9 @@
 #
 # Knobs: PORT (web port, default 8000), VAR_DIR (runtime data instead of ./var;
 # relative to the current directory), READY_TIMEOUT (s, default 120), SEED_DEMO=0|1,
-# DEMO_STOCK, DEMO_LIMIT, DEMO_USERS, DEMO_STARTS_IN, DJANGO_SUPERUSER_USERNAME/PASSWORD/EMAIL.
+# DEMO_STOCK, DEMO_LIMIT, DEMO_USERS, DEMO_STARTS_IN, DEMO_QUEUE=1|0 (the demo sale's waiting
+# room, on by default), DEMO_ADMIT_PER_SECOND, DEMO_ADMISSION_SECONDS, DEMO_PREQUEUE_SECONDS,
+# DJANGO_SUPERUSER_USERNAME/PASSWORD/EMAIL.
 # Ctrl-C (or SIGTERM to this script) stops everything, Redis last.
 # shellcheck disable=SC2317  # functions below run from traps
 set -euo pipefail
@@ -164,6 +166,10 @@ if [ "$SEED_DEMO" = 1 ]; then
   log "seeding a demo sale (preheated into Redis)"
   seed_args=(--stock "${DEMO_STOCK:-100}" --limit "${DEMO_LIMIT:-2}" --users "${DEMO_USERS:-5}")
   [ -n "${DEMO_STARTS_IN:-}" ] && seed_args+=(--starts-in "$DEMO_STARTS_IN")
+  [ "${DEMO_QUEUE:-1}" = 1 ] && seed_args+=(--queue)  # a newcomer sees the waiting room
+  [ -n "${DEMO_ADMIT_PER_SECOND:-}" ] && seed_args+=(--admit-per-second "$DEMO_ADMIT_PER_SECOND")
+  [ -n "${DEMO_ADMISSION_SECONDS:-}" ] && seed_args+=(--admission-seconds "$DEMO_ADMISSION_SECONDS")
+  [ -n "${DEMO_PREQUEUE_SECONDS:-}" ] && seed_args+=(--prequeue-seconds "$DEMO_PREQUEUE_SECONDS")
   # JSON for programs (sale id, shoppers with password and API token), text for humans.
   $PY manage.py seed_demo --json "${seed_args[@]}" > "$VAR_DIR/demo.json.tmp"
   mv -f "$VAR_DIR/demo.json.tmp" "$VAR_DIR/demo.json"  # whole or absent, never half-written
@@ -172,7 +178,8 @@ import json, sys
 demo = json.load(open(sys.argv[1]))
 users = demo["users"]
 opens = f"opens in {sys.argv[4]} s" if sys.argv[4] not in ("", "0") else "open now"
-print(f"Demo sale {demo['sale_id']}: {sys.argv[2]} units, limit {sys.argv[3]}, {opens}")
+line = ", shoppers line up in a waiting room" if demo.get("queue") else ""
+print(f"Demo sale {demo['sale_id']}: {sys.argv[2]} units, limit {sys.argv[3]}, {opens}{line}")
 for u in users[:5]:
     print(f"  shopper {u['username']} / {u['password']}  (API token {u['token']})")
 if len(users) > 5:

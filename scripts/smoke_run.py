@@ -6,8 +6,8 @@ Starts `make run` in a session and process group of its own (a terminal job) on 
 temporary VAR_DIR; waits for its ready line; buys one unit as the first demo shopper over HTTP,
 the captcha answered from the captcha store (what a person reads off the image); waits until the
 reservation is an order; stops everything with SIGINT (Ctrl-C) and checks that no process it
-started is left running. When the demo sale gets a waiting room, the shopper lines up before
-asking for a purchase token.
+started is left running. The demo sale has a line (a waiting room), so the shopper lines up first
+and polls with the ticket of each answer, when it says, until it is their turn.
 
 Standard library only: before `make run`, nothing else is installed. Exit 0 on success, otherwise
 1 with the end of make run's output (kept in the printed directory).
@@ -59,6 +59,7 @@ DROPPED = {
     "READY_TIMEOUT",
 }
 ORDER_TIMEOUT = 30
+QUEUE_TIMEOUT = 30
 STOP_TIMEOUT = 30
 
 
@@ -227,12 +228,14 @@ class MakeRun:
 # --- the shopper ---------------------------------------------------------------------------------
 
 
-def call(run: MakeRun, method: str, path: str, api_token: str, body: dict | None = None) -> tuple[int, dict]:
+def call(
+    run: MakeRun, method: str, path: str, api_token: str, body: dict | None = None, headers: dict | None = None
+) -> tuple[int, dict]:
     request = urllib.request.Request(
         run.base + path,
         method=method,
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Token {api_token}", "Content-Type": "application/json"},
+        headers={"Authorization": f"Token {api_token}", "Content-Type": "application/json", **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -267,10 +270,27 @@ def captcha_answer(run: MakeRun, key: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def line_up(run: MakeRun, sale: int, shopper: str) -> float:
+    """Join the sale's line and poll until it is the shopper's turn; return how long the wait was."""
+    started = time.monotonic()
+    deadline = started + QUEUE_TIMEOUT
+    place = expect(*call(run, "POST", f"/api/sales/{sale}/queue", shopper, {}), 200, "joining the line")
+    while place["state"] != "admitted":
+        if place["state"] not in ("prequeue", "waiting") or time.monotonic() > deadline:
+            raise SmokeFailed(f"not admitted within {QUEUE_TIMEOUT} s: {place}")
+        # Why: the line says when to look again (asking sooner only costs it); the deadline bounds the wait.
+        time.sleep(max(0.0, min(place["poll_after_ms"] / 1000, deadline - time.monotonic())))
+        ticket = {"X-Queue-Ticket": place["ticket"]}
+        place = expect(*call(run, "GET", f"/api/sales/{sale}/queue", shopper, headers=ticket), 200, "the line")
+    return time.monotonic() - started
+
+
 def buy_one(run: MakeRun) -> tuple[int, float]:
     """Buy one unit as the first demo shopper; return the order id and how long it took to exist."""
     demo = json.loads((run.var_dir / "demo.json").read_text())
     sale, shopper = demo["sale_id"], demo["users"][0]["token"]
+    waited = line_up(run, sale, shopper)
+    print(f"smoke: lined up, admitted after {waited:.1f} s", flush=True)
     captcha = expect(*call(run, "GET", "/api/captcha", shopper), 200, "captcha")
     answer = {"captcha_key": captcha["key"], "captcha_answer": captcha_answer(run, captcha["key"])}
     token = expect(*call(run, "POST", f"/api/sales/{sale}/token", shopper, answer), 200, "purchase token")["token"]

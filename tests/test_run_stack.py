@@ -58,6 +58,7 @@ DROPPED = {
 
 START_TIMEOUT = 120  # Generous: other suites and browsers on the machine slow every start-up.
 ORDER_TIMEOUT = 30
+QUEUE_TIMEOUT = 30
 STOP_TIMEOUT = 20
 
 
@@ -208,10 +209,24 @@ def stop_leftovers(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
-def api(stack: RunningStack, method: str, path: str, api_token: str, **kwargs) -> requests.Response:
-    return requests.request(
-        method, f"{stack.base}{path}", headers={"Authorization": f"Token {api_token}"}, timeout=10, **kwargs
-    )
+def api(
+    stack: RunningStack, method: str, path: str, api_token: str, headers: dict | None = None, **kwargs
+) -> requests.Response:
+    headers = {"Authorization": f"Token {api_token}", **(headers or {})}
+    return requests.request(method, f"{stack.base}{path}", headers=headers, timeout=10, **kwargs)
+
+
+def line_up(stack: RunningStack, sale_id: int, api_token: str) -> dict:
+    """Join the sale's line and poll, with the ticket and when the answer says, until it is our turn."""
+    place = api(stack, "POST", f"/api/sales/{sale_id}/queue", api_token).json()
+    deadline = time.monotonic() + QUEUE_TIMEOUT
+    while place["state"] != "admitted":
+        assert place["state"] in ("prequeue", "waiting"), place
+        assert time.monotonic() < deadline, f"not admitted within {QUEUE_TIMEOUT}s: {place}"
+        time.sleep(place["poll_after_ms"] / 1000)  # Why: the line says when to look again.
+        ticket = {"X-Queue-Ticket": place["ticket"]}
+        place = api(stack, "GET", f"/api/sales/{sale_id}/queue", api_token, headers=ticket).json()
+    return place
 
 
 @pytest.mark.slow
@@ -225,6 +240,11 @@ def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: Runni
     assert (run_stack.var_dir / "db.sqlite3").is_file()
     assert (run_stack.var_dir / "redis" / "appendonlydir").is_dir()
 
+    # The demo sale has a line: no purchase token before the shopper's turn.
+    response = api(run_stack, "POST", f"/api/sales/{sale_id}/token", shopper, json={})
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "not_admitted"
+    assert line_up(run_stack, sale_id, shopper)["position"] is not None  # a place in a line, not a sale without one
     response = api(run_stack, "POST", f"/api/sales/{sale_id}/token", shopper, json={})
     assert response.status_code == 200, response.text
     response = api(

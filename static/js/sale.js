@@ -1,6 +1,6 @@
-// The sale page: countdown on the server's clock, stock refresh, captcha -> token -> purchase,
-// then the reservation followed until it is an order. The HTML is cached and the same for every
-// visitor; everything about this shopper happens here.
+// The sale page: countdown on the server's clock, stock refresh, the line (when the sale has one:
+// queue.js), captcha -> token -> purchase, then the reservation followed until it is an order.
+// The HTML is cached and the same for every visitor; everything about this shopper happens here.
 (function () {
   "use strict";
   var root = document.getElementById("sale");
@@ -16,15 +16,20 @@
     badge: $("phase-badge"), clockLabel: $("clock-label"), clockValue: $("clock-value"), remaining: $("remaining"),
     form: $("buy-form"), button: $("buy-button"), note: $("buy-note"), captcha: $("captcha"),
     image: $("captcha-image"), answer: $("captcha-answer"), refresh: $("captcha-refresh"), qty: $("quantity"),
+    queue: $("queue"), queueTitle: $("queue-title"), queueDetail: $("queue-detail"), rejoin: $("queue-rejoin"),
+    announce: $("queue-announce"),
   };
   var PHASES = { live: "Live now", scheduled: "Coming soon", paused: "Paused", ended: "Ended", draft: "Not scheduled" };
   var CAPTCHA_LEAD_MS = 60000;  // the captcha shows in the last minute, spread, so shoppers solve it early
   var CAPTCHA_MAX_AGE_MS = 4 * 60000;  // the server forgets a challenge after 5 minutes
+  var CAPTCHA_AHEAD_S = 20;  // in the line, the captcha shows this close to the turn, so it is solved by then
+  var pageTitle = document.title;
   var captchaFrom = sale.startsAt - CAPTCHA_LEAD_MS + Math.random() * 30000;
   var state = {
     captchaKey: null, captchaAt: 0, captchaLoading: false, busy: false, waitUntil: 0, waitWhy: "", retry: null,
-    bought: 0, limitHit: false,
+    bought: 0, limitHit: false, lineKind: "",
   };
+  var line = null;  // the shopper's place in the sale's line (FS.Line), when the sale has one
 
   // --- clock and phase -------------------------------------------------------------------
   function phaseNow() {
@@ -56,9 +61,12 @@
     setText(ui.remaining, sale.remaining === null ? "–" : String(sale.remaining));
     if (!authed) return;
 
-    var soldOut = sale.remaining === 0;
+    var kind = line ? FS.lineKind(line.place, now) : "admitted";  // no line: every shopper may buy
+    var soldOut = sale.remaining === 0 || kind === "sold_out";
     var done = state.limitHit || state.bought >= sale.limit;
-    var captchaTime = phase === "live" || (phase === "scheduled" && now >= captchaFrom);
+    var myTurn = kind === "admitted";
+    var nearTurn = kind === "waiting" && line.place.eta_seconds !== null && line.place.eta_seconds <= CAPTCHA_AHEAD_S;
+    var captchaTime = (myTurn || nearTurn) && (phase === "live" || (phase === "scheduled" && now >= captchaFrom));
     var stale = state.captchaKey && !ui.answer.value && performance.now() - state.captchaAt > CAPTCHA_MAX_AGE_MS;
     if (captchaTime && !soldOut && !done && (!state.captchaKey || stale) && !state.captchaLoading && !state.retry && !state.busy) {
       loadCaptcha();
@@ -69,21 +77,68 @@
     var note = "";
     if (state.busy) label = "Buying…";
     else if (phase === "scheduled") { label = "Not open yet"; note = "The button opens when the countdown reaches zero."; }
-    else if (phase === "ended") { label = "Sale ended"; note = "This sale has ended."; }
+    else if (phase === "ended" || kind === "ended") { label = "Sale ended"; note = "This sale has ended."; }
     else if (phase === "paused") { label = "Paused"; note = "The sale is paused for a moment. This page updates by itself."; }
     else if (phase === "draft") { label = "Not open yet"; note = "This sale has no date yet."; }
+    else if (kind === "sold_out") { label = "Sold out"; note = "Every unit has been sold."; }
     else if (soldOut) { label = "Sold out"; note = "Every unit has been taken. Units come back if an order goes unpaid; this page updates by itself."; }
     else if (state.limitHit) { label = "Limit reached"; note = "Your orders are in My orders."; }
     else if (done) { label = "Bought"; note = "You have bought the most this sale allows: " + sale.limit + " per person."; }
+    else if (kind === "over") { label = "Not your turn"; note = ""; }
+    else if (!myTurn && !state.retry) { label = "Wait for your turn"; note = nearTurn && state.captchaKey ? "Type the characters now: the button opens when it's your turn." : "The button opens when it's your turn."; }
     else if (waiting > 0) { label = "Wait " + waiting + " s"; note = state.waitWhy + " The button opens again in " + waiting + " s."; }
     else if (state.retry) { label = "Try again"; note = "Trying again is safe: it cannot buy twice."; }
     else if (!state.captchaKey) { note = "Loading the security check…"; }
     else { note = "Type the characters, then press Buy now."; }
     setText(ui.button, label);
     setText(ui.note, note);
-    var ready = phase === "live" && !soldOut && !done && waiting <= 0 && (state.retry || state.captchaKey);
+    var ready = phase === "live" && !soldOut && !done && waiting <= 0 && (state.retry || (state.captchaKey && myTurn));
     ui.button.disabled = state.busy || !ready;
     if (ui.qty.tagName === "SELECT") ui.qty.disabled = state.busy || !!state.retry || done || soldOut;
+    if (line) drawLine(now, done);
+  }
+
+  // --- the line: its panel, the announcement of each change, the tab's title ---------------------
+  function drawLine(now, done) {
+    line.hold(done);  // bought all they may: no more polls
+    var place = line.place;
+    var offLine = place && place.state === "admitted" && place.position === null;  // the sale has no line (any more)
+    var words = FS.lineWords(place, { now: now, soldOutForNow: sale.remaining === 0, trouble: line.failures > 1 });
+    ui.queue.hidden = done || offLine;
+    if (!ui.queue.hidden) {
+      ui.queue.className = "queue tone-" + words.tone;
+      setText(ui.queueTitle, words.title);
+      setText(ui.queueDetail, words.detail);
+    }
+    ui.rejoin.hidden = words.kind !== "over" || done;
+    if (words.kind !== state.lineKind && !done && !offLine) {
+      lineChanged(words);
+      state.lineKind = words.kind;
+    }
+    var title = words.kind === "admitted" && !done ? "Your turn · " + pageTitle : pageTitle;
+    if (document.title !== title) document.title = title;  // a shopper waiting in another tab sees it
+  }
+
+  function lineChanged(words) {
+    if (words.announce) setText(ui.announce, words.announce);
+    if (words.kind === "sold_out") sale.remaining = 0;
+    var focus = document.activeElement;
+    var lost = !focus || focus === document.body || focus.disabled || ui.form.contains(focus) || focus === ui.rejoin;
+    // Keep the keyboard where the action is: a control that just went away must not drop the focus.
+    if (words.kind === "over" && lost) ui.rejoin.focus();
+    else if (state.lineKind === "over" && lost) ui.queue.focus();
+  }
+
+  function startLine() {
+    if (line) return line.join();
+    line = FS.Line(sale.id, {
+      startsAt: function () { return sale.startsAt; }, loginUrl: d.loginUrl,
+      onChange: function () {
+        ui.rejoin.disabled = false;  // an answer came: the shopper may ask again
+        render();
+      },
+    });
+    line.join();
   }
 
   // --- stock and phase from the API, every few seconds, only while the page is visible ----------
@@ -200,6 +255,9 @@
       if (attempt) { state.retry = attempt; again = false; }  // nothing was taken: the same request may be sent again
       FS.say("error", code === "rate_limited" ? "Too many requests: please wait " + seconds + " s, then try again."
         : "Sale unavailable: the shop cannot take orders for a moment. Please try again in " + seconds + " s.");
+    } else if (code === "not_admitted") {
+      FS.say("error", "It isn't your turn yet. You have a place in the line: the button opens when it's your turn.");
+      startLine();
     } else if (code === "bad_captcha") {
       FS.say("error", "Those characters did not match. Here is a new picture: please try again.");
     } else if (code === "bad_token") {
@@ -218,9 +276,19 @@
   if (authed) {
     ui.form.addEventListener("submit", function (event) { event.preventDefault(); buy(); });
     ui.refresh.addEventListener("click", function () { if (!state.busy) loadCaptcha().then(function () { ui.answer.focus(); }); });
+    ui.rejoin.addEventListener("click", function () {
+      if (ui.rejoin.disabled) return;  // one join in flight
+      ui.rejoin.disabled = true;
+      line.join();
+    });
+    var phase = phaseNow();
+    if (d.queue === "1" && phase !== "ended" && phase !== "draft") startLine();
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) refresh(); });
   render();
-  setInterval(render, 250);
+  setInterval(function () {
+    if (line) line.tick();
+    render();
+  }, 250);
   pollLoop();
 })();

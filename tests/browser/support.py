@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -12,8 +13,9 @@ from config.redis import get_redis
 from flashsale import pages
 from flashsale.captcha import captcha_new
 from flashsale.models import FlashSale
-from inventory.redis_schema import sale_keys
+from inventory.redis_schema import QueueField, sale_keys
 from reconciliation.preheat import sale_preheat
+from tests.factories import live_sale
 from tests.helpers import client_for
 
 DESKTOP = {"width": 1280, "height": 860}
@@ -59,3 +61,37 @@ def open_sale_in(sale, seconds: float, stack) -> None:
     forget_cached_page(sale.pk)
     sale.refresh_from_db(using="default")
     stack.mariadb.wait_for_replica()
+
+
+def queue_sale(*, quantity: int = 5, limit: int = 1, rate: int = 50, admission: int = 10, **kwargs):
+    """A live (or, with ``starts_at``, coming) sale with a line, preheated."""
+    return live_sale(
+        quantity=quantity,
+        limit=limit,
+        queue_enabled=True,
+        admit_per_second=rate,
+        admission_seconds=admission,
+        prequeue_seconds=kwargs.pop("prequeue_seconds", 600),
+        **kwargs,
+    )
+
+
+def end_turn(sale_id: int, user) -> None:
+    """The shopper's admission runs out now (the scripts read its end from the admitted set)."""
+    get_redis().zadd(sale_keys(sale_id).queue_admitted, {str(user.pk): int(time.time() * 1000) - 1})
+
+
+def hold_the_line(sale_id: int) -> None:
+    """From now on nobody more is admitted at the rate (only lapses and returned units move the line)."""
+    get_redis().hset(sale_keys(sale_id).queue, QueueField.ADMIT_PER_SECOND, 0)
+
+
+def admitted_through_api(user, sale_id: int, timeout: float = 8.0) -> None:
+    """Another shopper lines up through the API and waits for their turn."""
+    client = client_for(user)
+    place = client.post(f"/api/sales/{sale_id}/queue").json()
+    deadline = time.monotonic() + timeout
+    while place["state"] != "admitted":
+        assert time.monotonic() < deadline, f"not admitted within {timeout} s: {place}"
+        time.sleep(0.1)  # Why: the line admits at its rate; a poll is what moves it here (no beat in tests)
+        place = client.get(f"/api/sales/{sale_id}/queue").json()

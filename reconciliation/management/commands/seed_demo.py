@@ -1,3 +1,4 @@
+import argparse
 import json
 from datetime import timedelta
 
@@ -15,6 +16,19 @@ from reconciliation.preheat import sale_preheat
 DEMO_PASSWORD = "flash-demo"
 
 
+def at_least(minimum: int):
+    """An argparse type: an integer no smaller than ``minimum`` (the sale's CHECK constraints)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"  # what argparse names in its error message
+    return parse
+
+
 class Command(BaseCommand):
     help = "Create a demo sale (preheated) and shopper accounts with API tokens."
 
@@ -25,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--starts-in", type=int, default=0, help="seconds until the sale opens")
         parser.add_argument("--duration", type=int, default=86400, help="seconds the sale stays open")
         parser.add_argument("--price", default="199.00")
+        parser.add_argument("--queue", action="store_true", help="shoppers line up in a waiting room first")
+        parser.add_argument("--admit-per-second", type=at_least(1), default=50, help="shoppers admitted a second")
+        parser.add_argument("--admission-seconds", type=at_least(10), default=120, help="how long a turn lasts")
+        parser.add_argument(
+            "--prequeue-seconds", type=at_least(0), default=600, help="how long before the start the line opens"
+        )
         parser.add_argument("--json", action="store_true", help="print only JSON with the sale id and the users")
 
     def handle(self, *args, **o):
@@ -40,15 +60,21 @@ class Command(BaseCommand):
                 per_user_limit=o["limit"],
                 starts_at=now + timedelta(seconds=o["starts_in"]),
                 ends_at=now + timedelta(seconds=o["starts_in"] + o["duration"]),
+                queue_enabled=o["queue"],
+                admit_per_second=o["admit_per_second"],
+                admission_seconds=o["admission_seconds"],
+                prequeue_seconds=o["prequeue_seconds"],
             )
             users = self._shoppers(o["users"])
         sale_preheat(sale_id=sale.pk)
         if o["json"]:
-            self.stdout.write(json.dumps({"sale_id": sale.pk, "users": users}))
+            self.stdout.write(json.dumps({"sale_id": sale.pk, "users": users, "queue": o["queue"]}))
             return
         self.stdout.write(
             f"Demo sale {sale.pk}: {o['stock']} units, limit {o['limit']}, opens {sale.starts_at:%H:%M:%S} UTC"
         )
+        if o["queue"]:
+            self.stdout.write(f"  {queue_line(o)}")
         for u in users[:5]:
             self.stdout.write(f"  shopper {u['username']} / {u['password']}  (API token {u['token']})")
         if len(users) > 5:
@@ -68,3 +94,10 @@ class Command(BaseCommand):
         Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users if u.pk not in have])
         tokens = dict(Token.objects.filter(user__in=users).values_list("user_id", "key"))
         return [{"username": u.username, "password": DEMO_PASSWORD, "token": tokens[u.pk]} for u in users]
+
+
+def queue_line(o: dict) -> str:
+    return (
+        f"waiting room on: opens {o['prequeue_seconds']} s before the start, admits {o['admit_per_second']} a second,"
+        f" {o['admission_seconds']} s to buy"
+    )
