@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,18 +62,16 @@ class OrderDetailApi(APIView):
 
 
 class OrderPayApi(APIView):
-    @extend_schema(
-        request=None,
-        responses=OrderOutputSerializer,
-        parameters=[
-            OpenApiParameter(
-                "fail", bool, OpenApiParameter.QUERY, required=False, description="simulate a declined payment"
-            )
-        ],
-    )
+    class QuerySerializer(serializers.Serializer):
+        # Anything but a boolean's spelling (true, false, 1, 0...) is a 400, as the schema's boolean says.
+        fail = serializers.BooleanField(required=False, default=False, help_text="simulate a declined payment")
+
+    @extend_schema(request=None, responses=OrderOutputSerializer, parameters=[QuerySerializer])
     @errors_documented("payment_declined", "order_closed", "already_paid")
     def post(self, request, order_id: int):
-        decline = request.query_params.get("fail") in ("1", "true")
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        decline = query.validated_data["fail"]
         order = lifecycle.order_pay(order_id=order_id, user_id=request.user.id, decline=decline)
         return Response(OrderOutputSerializer(order).data)
 
