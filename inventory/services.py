@@ -28,6 +28,7 @@ class Rebuild:
 
     bought: dict[int, int]
     returned: list[str]  # reservation ids
+    stream_length: int  # entries seen in the stream: a settle since then makes the script read again
 
 
 def preheat_write(
@@ -64,6 +65,7 @@ def preheat_write(
             CONSUMER_GROUP,
             1 if rebuild is not None else 0,
             inflight,
+            rebuild.stream_length if rebuild is not None else "",
             *extra,
         ],
     )

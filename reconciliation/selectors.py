@@ -6,6 +6,7 @@ from django.db.models import Count, OuterRef, Subquery
 
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
+from inventory.selectors import redis_sale_state
 from orders.models import Order
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import stable_reading
@@ -21,7 +22,8 @@ def sale_console(*, sale_id: int) -> dict | None:
         by_status = dict(Order.objects.filter(sale=sale).values_list("status").annotate(n=Count("id")).order_by())
         last_run = ReconciliationRun.objects.filter(sale=sale).first()
     reading = stable_reading(sale)
-    redis, cmp = reading if reading is not None else (None, None)
+    # A sale on the move (purchases between the two reads) has no stable comparison, but Redis still says what it holds.
+    redis, cmp = reading if reading is not None else (redis_sale_state(sale_id), None)
     return {
         "preheated": bool(redis and redis.preheated),
         "generation": redis.generation if redis else None,

@@ -4,19 +4,21 @@
 -- ARGV: 1 expected_gen ('' = not preheated), 2 expected_seq, 3 expected_inflight, 4 new_gen,
 --       5 stock, 6 starts_ms, 7 ends_ms, 8 limit, 9 state, 10 group, 11 rebuild (1|0),
 --       12 inflight to write (the stream's units when rebuilding, else expected_inflight),
+--       13 the stream's length when rebuilding ('' otherwise): the meta cannot show a settle then,
 --       then, when rebuilding: 'b', user, qty ... and 'r', reservation_id ... pairs
 -- Returns 'OK' or 'RETRY'.
-if #KEYS ~= 5 or #ARGV < 12 then return redis.error_reply('preheat.lua: want 5 KEYS and 12+ ARGV') end
+if #KEYS ~= 5 or #ARGV < 13 then return redis.error_reply('preheat.lua: want 5 KEYS and 13+ ARGV') end
 local cur = redis.call('HMGET', KEYS[1], 'gen', 'seq', 'inflight')
 if (cur[1] or '') ~= ARGV[1] or (cur[2] or '0') ~= ARGV[2] or (cur[3] or '0') ~= ARGV[3] then
   return 'RETRY'
 end
+if ARGV[11] == '1' and redis.call('XLEN', KEYS[5]) ~= tonumber(ARGV[13]) then return 'RETRY' end
 local stock = tonumber(ARGV[5])
 if not stock or stock < 0 then return redis.error_reply('bad stock') end
 redis.call('SET', KEYS[2], stock)
 if ARGV[11] == '1' then
   redis.call('DEL', KEYS[3], KEYS[4])
-  local i = 13
+  local i = 14
   while i <= #ARGV do
     if ARGV[i] == 'b' then
       redis.call('HINCRBY', KEYS[3], ARGV[i + 1], ARGV[i + 2]); i = i + 3
