@@ -8,16 +8,18 @@ PYTHON := .venv/bin/python
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='-k purchase -x'
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# Extra pip-audit arguments, e.g. make audit AUDIT_ARGS='-s osv'
+AUDIT_ARGS ?=
 export PYTEST_ARGS
 
-.PHONY: help run bootstrap test test-faults bench lint clean distclean
+.PHONY: help run bootstrap test test-faults bench lint audit clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Variables: PORT (web port for run, default 8000), VAR_DIR (run's data, default var/), PYTEST_ARGS, BENCH_ARGS"
+	@echo "Variables: PORT (web port for run, default 8000), VAR_DIR (run's data, default var/), PYTEST_ARGS, BENCH_ARGS, AUDIT_ARGS"
 
 run: ## Run web + worker + beat (+ embedded Redis, SQLite, demo sale) at http://127.0.0.1:PORT/ (PORT defaults to 8000)
 	@bash scripts/bootstrap.sh run
@@ -47,6 +49,10 @@ lint: ## Lint: ruff (rules and format), the layers contract (import-linter), the
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+
+audit: ## Known vulnerabilities in the pinned requirements (pip-audit; needs PyPI)
+	@bash scripts/bootstrap.sh test
+	.venv/bin/python scripts/audit.py $(AUDIT_ARGS)
 
 clean: ## Remove runtime data (var/: SQLite, Redis AOF, secret key) and caches
 	rm -rf var/ staticfiles/ .pytest_cache/ .ruff_cache/ celerybeat-schedule* celerybeat.pid

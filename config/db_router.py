@@ -66,6 +66,12 @@ class PrimaryReplicaRouter:
         return db == PRIMARY
 
 
+def _authenticated(request) -> bool:
+    # request.user is set by the auth middleware (a session) or by DRF's authentication (an API token).
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
 def _pin_cookie_valid(request) -> bool:
     if PIN_COOKIE not in request.COOKIES:
         return False
@@ -92,10 +98,16 @@ class PinPrimaryAfterWriteMiddleware:
             if pin_token is not None:
                 unpin(pin_token)
             _wrote.reset(wrote_token)
-        if wrote and response.status_code < 400 and settings.REPLICA_PIN_SECONDS:
+        if wrote and response.status_code < 400 and settings.REPLICA_PIN_SECONDS and _authenticated(request):
             # Why: the replica may lag; the writer reads its own writes from the primary for a while.
-            # Signed: a forged cookie must not send a client's reads to the primary.
+            # Signed, and only for a logged-in writer: nobody else may send their reads to the primary.
             response.set_signed_cookie(
-                PIN_COOKIE, "1", salt=PIN_SALT, max_age=settings.REPLICA_PIN_SECONDS, httponly=True, samesite="Lax"
+                PIN_COOKIE,
+                "1",
+                salt=PIN_SALT,
+                max_age=settings.REPLICA_PIN_SECONDS,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
             )
         return response

@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from django import db
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
@@ -18,6 +17,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from config.error_codes import error_code
+from config.redis import UNAVAILABLE as REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ class ApplicationError(Exception):
 
     def __init__(self, message: str | None = None, *, code: str | None = None, details=None):
         self.code = code or self.code
-        self.message = message or error_code(self.code).message
+        spec = error_code(self.code)  # an unregistered code fails here, where it is raised
+        self.message = message or spec.message
         self.details = details
         super().__init__(self.message)
 
@@ -103,8 +104,8 @@ def error_reply(exc: Exception) -> ErrorReply:
             return reply_for(code, str(exc.detail), headers=headers)
     if isinstance(exc, drf.APIException):
         return ErrorReply(exc.status_code, exc.default_code, str(exc.detail))
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)):
-        # Why: Redis down or reloading its AOF means "unknown", never "sold out".
+    if isinstance(exc, REDIS_UNAVAILABLE):
+        # Why: Redis down, reloading its AOF, full or read-only means "unknown", never "sold out".
         logger.warning("redis unavailable: %s", exc)
         return reply_for(ServiceUnavailable.code, headers={"Retry-After": "1"})
     if isinstance(exc, (db.OperationalError, db.InterfaceError)):

@@ -1,4 +1,4 @@
-"""Strict input fields for the API."""
+"""Strict input fields for the API: each accepts exactly what the OpenAPI schema says it does."""
 
 from rest_framework import serializers
 
@@ -8,7 +8,28 @@ class StrictIntegerField(serializers.IntegerField):
 
     default_error_messages = {"invalid": "A JSON integer is required."}
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "A JSON integer: 2, never 2.0, true or a string.")
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, taken as sent: DRF's CharField also takes 5 or 1.5 (as "5") and trims
+    whitespace before it checks blankness and length, which a schema cannot say. Its NUL ban is
+    declared by ``config.openapi_fields``."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)

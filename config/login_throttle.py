@@ -1,14 +1,15 @@
-"""Password guessing meets a growing wait: per client network and per account, on every login form.
+"""Password guessing meets a growing wait: per account, per client network, per known browser.
 
-Each failed login counts against the client's rate bucket (its IPv4 address or IPv6 /64) and the
-account it named. Past the free attempts, the next attempt waits 1 s, then 2, 4, ... up to
-LOGIN_MAX_DELAY_SECONDS: a throttle, never a lockout, so nobody can lock an operator out in the
-middle of a sale. A waiting attempt is answered 429 before the password is hashed, so a guessing
-client cannot starve the web workers either.
+Every login attempt counts against the account it names and the client's rate bucket (its IPv4
+address or IPv6 /64) before the password is checked; a successful one gives its count back. Past
+the free attempts, the next attempt waits 1 s, then 2, 4, ... up to LOGIN_MAX_DELAY_SECONDS, and is
+answered 429 before any password is hashed, so a guessing client cannot starve the web workers.
 
-How an operator gets in while their account is under attack: a browser that has logged in to an
-account before carries a signed "known device" cookie for it, and the account's throttle does not
-apply to it (the network's still does). From any other browser they wait at most the cap.
+How an operator gets in while under attack: a browser that has logged in to an account before
+carries a signed "known device" cookie for it. Its attempts for that account count in a bucket of
+their own, so neither an attack on the account nor one from the operator's network (a shared
+proxy or NAT) makes it wait. From any other browser the wait grows to the cap, and an attacker
+who keeps guessing keeps it there: that is the price of not locking the account.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import unicodedata
 
 import redis
 from django.conf import settings
@@ -30,48 +32,59 @@ logger = logging.getLogger(__name__)
 DEVICE_COOKIE = "login_device"
 DEVICE_SALT = "config.login-device"
 DEVICE_MAX_AGE = 60 * 60 * 24 * 90
+DEVICE_ACCOUNTS = 5  # accounts remembered per browser
 
 
 def _account(username: str) -> str:
-    # Hashed: a key per account name must not spell out every name that was ever guessed.
-    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+    # Normalised as Django's login form normalises it (NFKC), so 'ａｄｍｉｎ' counts as 'admin'; hashed,
+    # so a key per name does not spell out every name that was ever guessed.
+    name = unicodedata.normalize("NFKC", username).strip().casefold()
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
-def _known_device(request, account: str) -> bool:
+def _device_accounts(request) -> list[str]:
     try:
-        known = request.get_signed_cookie(DEVICE_COOKIE, salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE)
+        value = request.get_signed_cookie(DEVICE_COOKIE, salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE)
     except (KeyError, signing.BadSignature):
-        return False
-    return account in known.split(",")
+        return []
+    return value.split(",")
 
 
-def _keys(request, account: str, *, known_device: bool) -> list[tuple[str, str, int]]:
-    """(failure counter, block key, free attempts) of the network and, unless known, the account."""
+def _buckets(request, account: str) -> list[tuple[str, str, int]]:
+    """(attempt counter, block key, free attempts) for this attempt."""
     cfg = settings.LOGIN_THROTTLE
+    if account in _device_accounts(request):
+        device = hashlib.sha256(request.COOKIES[DEVICE_COOKIE].encode()).hexdigest()[:32]
+        return [(f"login:fail:dev:{device}", f"login:block:dev:{device}", cfg["FREE_PER_ACCOUNT"])]
     net = client_rate_bucket(request)
-    keys = [(f"login:fail:net:{net}", f"login:block:net:{net}", cfg["FREE_PER_NETWORK"])]
-    if not known_device:
-        keys.append((f"login:fail:acct:{account}", f"login:block:acct:{account}", cfg["FREE_PER_ACCOUNT"]))
-    return keys
+    return [
+        (f"login:fail:net:{net}", f"login:block:net:{net}", cfg["FREE_PER_NETWORK"]),
+        (f"login:fail:acct:{account}", f"login:block:acct:{account}", cfg["FREE_PER_ACCOUNT"]),
+    ]
 
 
-def _wait_ms(keys) -> int:
-    pipe = get_redis().pipeline(transaction=False)
-    for _, block, _ in keys:
-        pipe.pttl(block)
-    return max(0, *pipe.execute())
-
-
-def _count_failure(keys) -> None:
+def _admit(buckets) -> int:
+    """Count the attempt in every bucket that lets it through; the longest block in force, or 0."""
     cfg = settings.LOGIN_THROTTLE
     pipe = get_redis().pipeline(transaction=False)
-    for counter, block, free in keys:
-        # Why a script: the count and the block it earns must move together.
-        script("login_failure")(
+    for counter, block, free in buckets:
+        # Why a script: the check, the count and the block it earns must move together.
+        script("login_attempt")(
             keys=[counter, block],
             args=[free, cfg["FIRST_DELAY_MS"], cfg["MAX_DELAY_SECONDS"] * 1000, cfg["WINDOW_SECONDS"] * 1000],
             client=pipe,
         )
+    return max(pipe.execute())
+
+
+def _give_back(buckets) -> None:
+    """A successful login: its account's (or device's) failures are forgotten, its network's attempt returned."""
+    pipe = get_redis().pipeline(transaction=False)
+    for counter, block, _ in buckets:
+        if ":net:" in counter:
+            pipe.decr(counter)
+        else:
+            pipe.delete(counter, block)
     pipe.execute()
 
 
@@ -83,11 +96,7 @@ def _too_many(request, wait_ms: int):
 
 
 def _remember_device(request, response, account: str) -> None:
-    try:
-        known = request.get_signed_cookie(DEVICE_COOKIE, salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE).split(",")
-    except (KeyError, signing.BadSignature):
-        known = []
-    accounts = ",".join(dict.fromkeys([account, *known][:5]))  # a few accounts per browser at most
+    accounts = ",".join(dict.fromkeys([account, *_device_accounts(request)][:DEVICE_ACCOUNTS]))
     response.set_signed_cookie(
         DEVICE_COOKIE,
         accounts,
@@ -100,30 +109,28 @@ def _remember_device(request, response, account: str) -> None:
 
 
 def login_throttled(view):
-    """Wrap a login view (Django's LoginView, the admin's login): throttle its failed POSTs."""
+    """Wrap a login view (Django's LoginView, the admin's login): throttle its POSTs."""
 
     @functools.wraps(view)
     def throttled(request, *args, **kwargs):
-        if request.method != "POST" or not settings.RATELIMIT_ENABLE:
-            return view(request, *args, **kwargs)
+        if request.method != "POST" or not settings.RATELIMIT_ENABLE or request.user.is_authenticated:
+            return view(request, *args, **kwargs)  # a logged-in user's POST checks no password here
         account = _account(request.POST.get("username", ""))
-        keys = _keys(request, account, known_device=_known_device(request, account))
+        buckets = _buckets(request, account)
         try:
-            wait_ms = _wait_ms(keys)
+            wait_ms = _admit(buckets)
         except redis.RedisError:  # the throttle only saves work: a login must still work without it
             logger.warning("login throttle unavailable", exc_info=True)
             return view(request, *args, **kwargs)
         if wait_ms > 0:
             return _too_many(request, wait_ms)
         response = view(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            get_redis().delete(f"login:fail:acct:{account}")
-            _remember_device(request, response, account)
-        elif response.status_code == 200:  # the form came back with an error: a failed attempt
+        if request.user.is_authenticated and _account(request.user.get_username()) == account:
             try:
-                _count_failure(keys)
+                _give_back(buckets)
             except redis.RedisError:
-                logger.warning("login throttle could not count a failure", exc_info=True)
+                logger.warning("login throttle could not forget an account's failures", exc_info=True)
+            _remember_device(request, response, account)
         return response
 
     return throttled

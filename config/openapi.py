@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 
+from config import openapi_fields  # noqa: F401 - registers the NUL rule of every CharField input
 from config.error_codes import REGISTRY, error_code
 
 CODES_EXTENSION = "x-error-codes"

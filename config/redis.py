@@ -19,6 +19,14 @@ from redis.commands.core import Script
 from redis.retry import Retry
 
 INCLUDE = re.compile(r"^--! include (\S+)$", re.MULTILINE)
+# Redis cannot take a write now: away, timing out, reloading its AOF (a ConnectionError), full under
+# noeviction, or a read-only replica after a failover. "Unknown", never "sold out": answer 503.
+UNAVAILABLE = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+)
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.fields import StrictIntegerField
+from config.fields import StrictCharField, StrictIntegerField
 from config.openapi import errors_documented
 from flashsale import purchase_api, selectors, services
 from flashsale.captcha import captcha_consume, captcha_new
@@ -68,8 +68,8 @@ class CaptchaApi(APIView):
 class TokenApi(APIView):
     @extend_schema_serializer(component_name="TokenInput")
     class InputSerializer(serializers.Serializer):
-        captcha_key = serializers.CharField(max_length=64, required=False, allow_blank=True)
-        captcha_answer = serializers.CharField(max_length=32, required=False, allow_blank=True)
+        captcha_key = StrictCharField(max_length=64, required=False, allow_blank=True)
+        captcha_answer = StrictCharField(max_length=32, required=False, allow_blank=True)
 
     @extend_schema_serializer(component_name="PurchaseToken")
     class OutputSerializer(serializers.Serializer):
@@ -99,7 +99,7 @@ class PurchaseApi(APIView):
 
     @extend_schema_serializer(component_name="PurchaseInput")
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField(max_length=purchase_api.TOKEN_MAX_LENGTH)
+        token = StrictCharField(max_length=purchase_api.TOKEN_MAX_LENGTH)
         quantity = StrictIntegerField(min_value=1, max_value=settings.FLASHSALE["MAX_QUANTITY"])
 
     @extend_schema_serializer(component_name="PurchaseAccepted")
@@ -111,7 +111,17 @@ class PurchaseApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={202: OutputSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                pattern=purchase_api.IDEMPOTENCY_KEY.pattern,
+                description="Retrying with the same key and body answers the first answer again; "
+                "another body with the same key is 422 idempotency_mismatch.",
+            )
+        ],
         description="Reserve units for the user the purchase token was issued to (the token is the credential: "
         "no session or API token is read). 202 means accepted; follow status_url until it is an order.",
     )

@@ -17,7 +17,7 @@ import threading
 from config.celery_app import app
 
 logger = logging.getLogger(__name__)
-PERSIST_TASK = "orders.persist_reservations"  # orders.tasks.reservations_persist_task
+PERSIST_TASK = "orders.persist_reservations"  # orders.tasks.reservations_drain_task
 
 _queue: queue.SimpleQueue[int] = queue.SimpleQueue()
 _started_in_pid: int | None = None

@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.client_ip import client_rate_bucket
 from config.errors import ApplicationError, json_error
+from config.json_depth import MAX_JSON_DEPTH, json_too_deep
 from flashsale import services
 from flashsale.ratelimits import enforce_rate_limits
 
@@ -45,9 +46,11 @@ def _payload(request: HttpRequest):
         return {}
     if request.content_type != "application/json":
         raise UnsupportedMediaType()
+    if json_too_deep(body):  # a purchase body is one flat object: two byte counts and done
+        raise ApplicationError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
     try:
         return json.loads(body, parse_constant=_no_constants)
-    except ValueError:  # includes a body that is not UTF-8
+    except (ValueError, RecursionError):  # not JSON, not UTF-8; RecursionError cannot pass the depth check
         raise ApplicationError("JSON parse error.") from None
 
 
@@ -63,12 +66,14 @@ def _validated(data) -> tuple[str, int]:
         errors["token"] = ["This field is required."]
     elif token is None:
         errors["token"] = ["This field may not be null."]
-    elif not isinstance(token, str):
+    elif not isinstance(token, str):  # as config.fields.StrictCharField: a JSON string, taken as sent
         errors["token"] = ["Not a valid string."]
-    elif not token.strip():
+    elif not token:
         errors["token"] = ["This field may not be blank."]
     elif len(token) > TOKEN_MAX_LENGTH:
         errors["token"] = [f"Ensure this field has no more than {TOKEN_MAX_LENGTH} characters."]
+    elif "\x00" in token:
+        errors["token"] = ["Null characters are not allowed."]
     maximum = settings.FLASHSALE["MAX_QUANTITY"]
     if "quantity" not in data:
         errors["quantity"] = ["This field is required."]
@@ -82,7 +87,7 @@ def _validated(data) -> tuple[str, int]:
         errors["quantity"] = [f"Ensure this value is less than or equal to {maximum}."]
     if errors:
         raise ApplicationError(details=errors)
-    return token.strip(), quantity
+    return token, quantity
 
 
 @csrf_exempt  # no cookie is read: the signed purchase token in the body is the only credential

@@ -1,11 +1,12 @@
-"""Per-user and per-IP rate limits of the token and purchase endpoints, in Redis.
+"""Per-user and per-IP rate limits of the token, purchase and captcha endpoints, in Redis.
 
-Fixed windows (FLASHSALE_RATE_USER, FLASHSALE_RATE_IP, django-ratelimit's rate syntax), shared by
-every web process. The purchase counts its two windows inside purchase.lua, in its one round trip
-(``purchase_windows``); the token endpoint, and a purchase whose token is refused before the
-script runs, count theirs with ratelimit.lua, both counters in one pipelined round trip
-(``enforce_rate_limits``). django-ratelimit, which costs two cache calls per counter, limits the
-login page only. A refusal is 429 ``rate_limited`` with ``Retry-After`` (seconds left in the window).
+Fixed windows (FLASHSALE_RATE_USER, FLASHSALE_RATE_IP, FLASHSALE_RATE_CAPTCHA; ``N/s|m|h|d``),
+shared by every web process, a client counted by its network (config/client_ip.py). The purchase
+counts its two windows inside purchase.lua, in its one round trip (``purchase_windows``); the token
+and captcha endpoints, and a purchase whose token is refused before the script runs, count theirs
+with ratelimit.lua, all counters in one pipelined round trip (``enforce_rate_limits``). Logins have
+a throttle of their own (config/login_throttle.py). A refusal is 429 ``rate_limited`` with
+``Retry-After`` (seconds left in the window).
 """
 
 from __future__ import annotations

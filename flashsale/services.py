@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
 from django.db import transaction
 
 from config.db_router import pinned_to_primary
 from config.errors import ServiceUnavailable
+from config.redis import UNAVAILABLE as REDIS_UNAVAILABLE
 from config.redis import get_redis
 from flashsale.errors import SCRIPT_REFUSALS, BadToken, NotAdmitted, SaleNotFound, SaleNotPreheated
 from flashsale.models import FlashSale
@@ -49,7 +49,7 @@ def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
     ttl = settings.FLASHSALE["TOKEN_TTL"]
     try:
         lives = purchase_token_store(sale_id=sale_id, user_id=user_id, nonce=nonce, ttl_seconds=ttl)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+    except REDIS_UNAVAILABLE as exc:
         raise ServiceUnavailable() from exc
     if lives < 0:
         raise NotAdmitted()  # the sale has a waiting room and this user is not admitted now
@@ -128,7 +128,7 @@ def purchase_accept(
     )
     try:
         code, detail, wake = stock_take(ask)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:  # includes BusyLoadingError (AOF reload)
+    except REDIS_UNAVAILABLE as exc:  # includes BusyLoadingError (AOF reload)
         raise ServiceUnavailable() from exc
     if code == "OK":
         if wake:

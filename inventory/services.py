@@ -39,6 +39,7 @@ class Rebuild:
     bought: dict[int, int]
     returned: list[str]  # reservation ids
     holds: dict[str, int]  # reservation id -> when its hold ends (ms): accepted, neither paid nor returned
+    stream_length: int  # entries seen in the stream: a settle since then makes the script read again
 
 
 def preheat_write(
@@ -78,6 +79,7 @@ def preheat_write(
             CONSUMER_GROUP,
             1 if rebuild is not None else 0,
             inflight,
+            rebuild.stream_length if rebuild is not None else "",
             1 if queue.enabled else 0,
             queue.admit_per_second,
             queue.admission_ms,

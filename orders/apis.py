@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -63,19 +63,17 @@ class OrderDetailApi(APIView):
 
 
 class OrderPayApi(APIView):
-    @extend_schema(
-        request=None,
-        responses=OrderOutputSerializer,
-        parameters=[
-            OpenApiParameter(
-                "fail", bool, OpenApiParameter.QUERY, required=False, description="simulate a declined payment"
-            )
-        ],
-    )
+    class QuerySerializer(serializers.Serializer):
+        # Anything but a boolean's spelling (true, false, 1, 0...) is a 400, as the schema's boolean says.
+        fail = serializers.BooleanField(required=False, default=False, help_text="simulate a declined payment")
+
+    @extend_schema(request=None, responses=OrderOutputSerializer, parameters=[QuerySerializer])
     @errors_documented("payment_declined", "order_closed", "already_paid")
     def post(self, request, order_id: int):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         # The simulated decline is a test hook: only where PAYMENT_FAIL_HOOK is on (DEBUG by default).
-        decline = settings.PAYMENT_FAIL_HOOK and request.query_params.get("fail") in ("1", "true")
+        decline = settings.PAYMENT_FAIL_HOOK and query.validated_data["fail"]
         order = lifecycle.order_pay(order_id=order_id, user_id=request.user.id, decline=decline)
         return Response(OrderOutputSerializer(order).data)
 

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 
+from config.metrics import register_collector
+
 
 class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self):
-        from config.metrics import register_collector
         from orders.metrics import PersistBatchCollector
 
         register_collector("orders.persist", PersistBatchCollector)

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 
+from config.metrics import register_collector
+
 
 class ReconciliationConfig(AppConfig):
     name = "reconciliation"
 
     def ready(self):
-        from config.metrics import register_collector
         from reconciliation.metrics import SaleCollector
 
         register_collector("reconciliation.sales", SaleCollector)

@@ -5,3 +5,7 @@ from config.errors import ApplicationError
 
 class PreheatRefused(ApplicationError):
     code = "preheat_refused"
+
+
+class PreheatBusy(ApplicationError):
+    code = "preheat_busy"

@@ -22,7 +22,7 @@ MAX_SALES = 200
 
 def _sale_ids() -> list[int]:
     # A replica read (through the router) is fine here: a new sale shows up a moment later.
-    return list(FlashSale.objects.worth_sweeping().order_by("-id").values_list("id", flat=True)[:MAX_SALES])
+    return list(FlashSale.objects.visible().order_by("-id").values_list("id", flat=True)[:MAX_SALES])
 
 
 def _families(per_sale: dict[int, tuple[dict, int | None, int | None]], drift: dict[int, int]) -> list:
@@ -67,12 +67,16 @@ class SaleCollector(Collector):
         )
         try:
             sale_ids = _sale_ids()
-            drift = latest_drift(sale_ids)
             up.add_metric(["db"], 1)
         except DatabaseError as exc:
             logger.warning("metrics: database unreadable: %r", exc)
-            sale_ids, drift = [], {}
+            sale_ids = []
             up.add_metric(["db"], 0)
+        try:
+            drift = latest_drift(sale_ids)
+        except DatabaseError as exc:  # e.g. its migration not applied yet: the other metrics still count
+            logger.warning("metrics: reconciliation runs unreadable: %r", exc)
+            drift = {}
         try:
             per_sale = sale_counters(sale_ids)
             up.add_metric(["redis"], 1)

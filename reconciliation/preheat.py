@@ -19,7 +19,7 @@ from flashsale.models import FlashSale
 from inventory.selectors import RedisSaleState, redis_sale_state
 from inventory.services import QueueSettings, Rebuild, SaleWindow, preheat_write
 from reconciliation.drift import expected_stock, read_db
-from reconciliation.errors import PreheatRefused
+from reconciliation.errors import PreheatBusy, PreheatRefused
 
 logger = logging.getLogger(__name__)
 PREHEAT_ATTEMPTS = 20
@@ -46,22 +46,32 @@ def _ms(dt) -> int:
 
 def _plan(sale: FlashSale, before: RedisSaleState) -> tuple[PreheatPlan, Rebuild | None]:
     db = read_db(sale.pk, sale.sku_id)
+    # In flight as reconciliation counts it: stream entries the DB does not have yet (a committed,
+    # not yet settled batch is already in "DB sold").
+    unpersisted = [e for e in before.stream if e.reservation_id not in db.orders]
+    inflight = sum(e.quantity for e in unpersisted)
     rebuild = None
-    inflight = before.inflight
     if not before.preheated:
-        # Redis lost the sale: count what is in the stream, and rebuild the per-user counts from it and the DB.
-        inflight = sum(e.quantity for e in before.stream)
+        # Redis lost the sale: rebuild the per-user counts from the DB and the unpersisted entries.
         bought = db.live_by_user()
-        for user_id, qty in before.inflight_by_user().items():
-            bought[user_id] = bought.get(user_id, 0) + qty
+        for e in unpersisted:
+            bought[e.user_id] = bought.get(e.user_id, 0) + e.quantity
         # A preheat counts these returns through the DB; mark them so a late release is a no-op.
-        # Holds: unpaid orders until their deadline, and the stream's entries until theirs.
+        # Holds: unpaid orders until their deadline, and the unpersisted entries until theirs.
         hold_ms = settings.ORDER_PAYMENT_TIMEOUT * 1000
-        holds = {e.reservation_id: int(e.reserved_at.timestamp() * 1000) + hold_ms for e in before.stream}
-        rebuild = Rebuild(bought=bought, returned=db.returned(), holds={**holds, **db.holds()})
+        holds = {e.reservation_id: int(e.reserved_at.timestamp() * 1000) + hold_ms for e in unpersisted}
+        rebuild = Rebuild(
+            bought=bought, returned=db.returned(), holds={**holds, **db.holds()}, stream_length=len(before.stream)
+        )
     stock = expected_stock(quantity=sale.quantity, live_sold=db.live_sold, sku_left=db.sku_left, inflight=inflight)
     generation = max(sale.generation, before.generation) + 1
     return PreheatPlan(sale.pk, generation, stock, db.live_sold, inflight, rebuild is not None, before), rebuild
+
+
+def _inflight_counter(before: RedisSaleState) -> int:
+    """What the meta's in-flight counter holds after the preheat: the units of every unsettled entry
+    (settle.lua takes them off as it acknowledges). Kept as it is on a preheated sale."""
+    return before.inflight if before.preheated else sum(e.quantity for e in before.stream)
 
 
 def sale_preheat(*, sale_id: int, force: bool = False, dry_run: bool = False) -> PreheatPlan:
@@ -75,15 +85,13 @@ def sale_preheat(*, sale_id: int, force: bool = False, dry_run: bool = False) ->
             return _preheat_once(sale_id=sale_id, force=force, dry_run=dry_run)
         except _RedisMovedDuringPreheat:
             continue  # read again
-    raise PreheatRefused(code="preheat_busy")
+    raise PreheatBusy()
 
 
 def _preheat_once(*, sale_id: int, force: bool, dry_run: bool) -> PreheatPlan:
     # Read Redis before the DB: a batch that commits in between is then counted twice (undersell,
-    # repaired by reconciliation), never zero times (oversell). The stream only matters for a rebuild.
-    before = redis_sale_state(sale_id)
-    if not before.preheated:
-        before = redis_sale_state(sale_id, with_stream=True)
+    # repaired by reconciliation), never zero times (oversell).
+    before = redis_sale_state(sale_id, with_stream=True)
     with pinned_to_primary(), transaction.atomic(using="default"):
         # Why lock the sale row: two preheats of one sale must not interleave their generations.
         sale = FlashSale.objects.select_for_update().get(pk=sale_id)
@@ -104,7 +112,7 @@ def _preheat_once(*, sale_id: int, force: bool, dry_run: bool) -> PreheatPlan:
         if not preheat_write(
             sale_id=sale_id,
             seen=before,
-            inflight=plan.inflight,
+            inflight=_inflight_counter(before),
             generation=plan.generation,
             stock=plan.stock,
             window=window,

@@ -8,6 +8,7 @@ from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from flashsale.queue_chart import queue_chart
 from flashsale.queue_selectors import queue_reading, queue_samples
+from inventory.selectors import redis_sale_state
 from orders.models import Order
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import stable_reading
@@ -24,7 +25,8 @@ def sale_console(*, sale_id: int) -> dict | None:
         by_status = dict(Order.objects.filter(sale=sale).values_list("status").annotate(n=Count("id")).order_by())
         last_run = ReconciliationRun.objects.filter(sale=sale).first()
     reading = stable_reading(sale)
-    redis, cmp = reading if reading is not None else (None, None)
+    # A sale on the move (purchases between the two reads) has no stable comparison, but Redis still says what it holds.
+    redis, cmp = reading if reading is not None else (redis_sale_state(sale_id), None)
     line = queue_reading(sale_id=sale_id) if sale.queue_enabled else None
     if line is not None and not line.enabled:
         line = None  # preheated before the waiting room was switched on: Redis has no line yet

@@ -62,3 +62,8 @@ def test_every_operation_documents_the_common_codes(schema):
         if common - set(op["responses"])
     }
     assert missing == {}
+
+
+def test_an_unregistered_code_fails_where_it_is_raised():
+    with pytest.raises(KeyError):
+        ApplicationError("oops", code="no_such_code")

@@ -241,3 +241,9 @@ def test_beat_purges_captchas_on_the_maintenance_queue(settings):
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "flashsale.captcha_purge_expired")
     assert entry["schedule"] == settings.CAPTCHA_PURGE_INTERVAL
     assert settings.CELERY_TASK_ROUTES["flashsale.captcha_purge_expired"]["queue"] == settings.MAINTENANCE_QUEUE
+
+
+def test_the_captcha_package_s_refresh_view_is_not_served():
+    response = APIClient().get("/captcha/refresh/", HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert response.status_code == 404
+    assert CaptchaStore.objects.using("default").count() == 0

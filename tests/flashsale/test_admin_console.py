@@ -92,3 +92,15 @@ def test_staff_can_cancel_selected_orders_through_the_service(client):
     client.post(reverse("admin:orders_order_changelist"), {"action": "cancel_selected", "_selected_action": [order.pk]})
     assert Order.objects.using("default").get(pk=order.pk).status == OrderStatus.CANCELLED
     assert redis_stock(sale.pk) == 10
+
+
+def test_a_sale_on_the_move_still_shows_as_preheated_with_its_redis_stock(client, monkeypatch):
+    from reconciliation import selectors
+
+    _staff(client)
+    sale = live_sale(quantity=10)
+    monkeypatch.setattr(selectors, "stable_reading", lambda sale: None)  # purchases between every two reads
+    page = client.get(reverse("admin:flashsale_flashsale_change", args=[sale.pk])).content.decode()
+    assert "not preheated" not in page
+    assert 'id="console-redis-stock">10<' in page
+    assert "the sale moved while it was read" in page

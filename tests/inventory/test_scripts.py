@@ -10,7 +10,9 @@ import redis
 from config.redis import get_redis, lua_source
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = sorted(p for app in ("inventory", "flashsale", "orders") for p in (ROOT / app / "lua").glob("*.lua"))
+SCRIPTS = sorted(
+    p for app in ("config", "inventory", "flashsale", "orders") for p in (ROOT / app / "lua").glob("*.lua")
+)
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")

@@ -80,7 +80,8 @@ def test_a_reservation_the_db_stock_cannot_cover_fails_visibly_and_its_stock_ret
     assert [o.status for o in orders].count(OrderStatus.PENDING_PAYMENT) == 2
     failed = [o for o in orders if o.status == OrderStatus.FAILED]
     assert len(failed) == 3
-    assert all(o.failure_reason == "out_of_stock" and o.stock_returned for o in failed)
+    assert all(o.failure_reason == "out_of_stock" for o in failed)
+    assert all(o.stock_returned for o in failed)
     assert redis_stock(sale.pk) == 3  # the three failed units are back
     client = client_for(failed[0].user)
     status = client.get(f"/api/reservations/{failed[0].reservation_id}").json()

@@ -24,8 +24,8 @@ def throttle(settings):
     settings.LOGIN_THROTTLE = {
         "FREE_PER_ACCOUNT": 3,
         "FREE_PER_NETWORK": 10,
-        "FIRST_DELAY_MS": 200,
-        "MAX_DELAY_SECONDS": 1,
+        "FIRST_DELAY_MS": 5000,  # long enough that no test races a block running out, unless it wants to
+        "MAX_DELAY_SECONDS": 20,
         "WINDOW_SECONDS": 900,
     }
     return settings.LOGIN_THROTTLE
@@ -68,6 +68,7 @@ def test_a_waiting_attempt_is_refused_before_the_password_is_checked(throttle, m
 
 
 def test_the_wait_doubles_with_each_failure_and_stops_at_the_cap(throttle):
+    throttle.update(FIRST_DELAY_MS=200, MAX_DELAY_SECONDS=1)
     UserFactory(username="ops", is_staff=True)
     client = Client()
     for i in range(3):
@@ -85,6 +86,7 @@ def test_the_wait_doubles_with_each_failure_and_stops_at_the_cap(throttle):
 
 
 def test_the_right_password_gets_in_once_the_wait_is_over(throttle):
+    throttle.update(FIRST_DELAY_MS=200, MAX_DELAY_SECONDS=1)
     UserFactory(username="ops", password="right-one", is_staff=True)
     client = Client()
     for i in range(4):
@@ -112,6 +114,34 @@ def test_many_accounts_guessed_from_one_ipv6_64_count_as_one_client(throttle):
     assert _try(client, SHOP_LOGIN, "user10", "guess", ip="2001:db8:1:2::ff").status_code == 200  # the 11th fails
     assert _try(client, SHOP_LOGIN, "user11", "guess", ip="2001:db8:1:2:ffff::1").status_code == 429
     assert _try(client, SHOP_LOGIN, "user12", "guess", ip="2001:db8:1:3::1").status_code == 200  # another /64
+
+
+def test_a_logged_in_shopper_s_admin_login_posts_are_no_success_for_the_account(throttle):
+    UserFactory(username="ops", is_staff=True)
+    shopper = Client()
+    shopper.force_login(UserFactory(username="buyer"))
+    shopper.post(ADMIN_LOGIN, {"username": "ops", "password": "guess"}, REMOTE_ADDR="198.51.100.7")
+    assert "login_device" not in shopper.cookies
+
+
+def test_a_unicode_variant_of_a_name_counts_against_the_same_account(throttle):
+    UserFactory(username="ops", is_staff=True)
+    client = Client()
+    for name in ("ops", "ＯＰＳ", "ｏｐｓ", "𝐨𝐩𝐬"):  # NFKC makes each of them 'ops'
+        _try(client, ADMIN_LOGIN, name, "guess")
+    assert _try(client, ADMIN_LOGIN, "ops", "guess").status_code == 429
+
+
+def test_an_attack_from_the_operator_s_own_network_does_not_block_a_known_browser(throttle):
+    UserFactory(username="ops", password="right-one", is_staff=True)
+    operator = Client()
+    assert _try(operator, ADMIN_LOGIN, "ops", "right-one").status_code == 302
+    operator.post("/admin/logout/")
+    attacker = Client()  # the same address: a shared proxy or NAT
+    for i in range(12):
+        _try(attacker, SHOP_LOGIN, f"user{i}", "guess")
+    assert _try(Client(), ADMIN_LOGIN, "ops", "right-one").status_code == 429  # the network waits
+    assert _try(operator, ADMIN_LOGIN, "ops", "right-one").status_code == 302  # the known browser does not
 
 
 def test_a_successful_login_clears_the_account_s_failures(throttle):
