@@ -1,4 +1,5 @@
-"""The three endpoints measured side by side on one app server: bare, purchase, naive.
+"""The endpoints measured side by side on one app server: bare, purchase, naive, and the waiting
+room's join and poll (bench/queue_endpoints.py).
 
 (a) purchase: ``POST /api/sales/{id}/purchase`` with a pre-issued one-time token per request
     (one shopper per request: the limit is 1 and a token works once), so only purchase answers
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import checks, seed
+from bench import checks, queue_endpoints, seed
 from bench.load import LoadResult, run_wrk
 from bench.procs import ServerSpec, start_server
 
@@ -32,6 +33,7 @@ class Plan:
     # persisted after), so the web tier has the two cores, as it has its own machines in production.
     persist_during_load: bool = False
     repeats: int = 1  # purchase runs per server (a fresh sale each); the median by req/s is reported
+    poll_line: int = queue_endpoints.POLL_LINE  # shoppers in the line whose tickets the poll run sends
 
 
 @dataclass
@@ -121,6 +123,13 @@ def measure_server(
         run.purchase_rps_all = [r.rps for r in tries]
         run.checks.append(checks.check_sale(warm, f"warm-up ({spec.label})"))
 
+        joiners = shoppers[: plan.purchases]  # as many first joins as first purchases
+        run.results["queue_join"] = queue_endpoints.measure_join(base, joiners, plan, workdir, label=spec.label)
+        log(f"    queue join {_fmt(run.results['queue_join'])}")
+        pollers = shoppers[: plan.poll_line]
+        run.results["queue_poll"] = queue_endpoints.measure_poll(base, pollers, plan, workdir, label=spec.label)
+        log(f"    queue poll {_fmt(run.results['queue_poll'])}")
+
         naive = seed.create_sale(title=f"naive {spec.label}", stock=NAIVE_STOCK, limit=NAIVE_STOCK, preheat=False)
         run.results["naive"] = run_wrk(
             "naive",
@@ -170,7 +179,7 @@ def _fmt(r: LoadResult) -> str:
     errors = f"  errors {r.errors}" if r.errors else ""
     exhausted = (
         f"  ({r.exhausted_threads}/{r.threads} threads ran out of data)"
-        if r.exhausted_threads and r.name != "purchase"
+        if r.exhausted_threads and r.name not in ("purchase", "queue-join")
         else ""
     )
     return (

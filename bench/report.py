@@ -48,6 +48,26 @@ def endpoint_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> No
             )
 
 
+def queue_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> None:
+    log()
+    log(
+        f"  {'server':<24}{'purchase req/s':>15}{'p50':>7}{'p99':>7} |{'queue join req/s':>17}{'p50':>7}{'p99':>7} |"
+        f"{'queue poll req/s':>17}{'p50':>7}{'p99':>7} |{'join/purch':>11}{'poll/purch':>11}"
+    )
+    for r in runs:
+        p, j, q = r.results["purchase"], r.results["queue_join"], r.results["queue_poll"]
+        mark = " *" if r is chosen else ""
+        log(
+            f"  {r.spec.label + mark:<24}{p.rps:>15.0f}{p.p50:>7.1f}{p.p99:>7.1f} |{j.rps:>17.0f}{j.p50:>7.1f}"
+            f"{j.p99:>7.1f} |{q.rps:>17.0f}{q.p50:>7.1f}{q.p99:>7.1f} |{_ratio(j.rps, p.rps):>11.2f}"
+            f"{_ratio(q.rps, p.rps):>11.2f}"
+        )
+    log(
+        "  (queue join: one first join per shopper, API token; queue poll: X-Queue-Ticket only, the line admitting "
+        "as it is polled; targets: join >= 1x and poll >= 2x the purchase's req/s)"
+    )
+
+
 def ratelimit_delta(base: ServerRun, variant: ServerRun, base_mode: str, other: str, *, log=print) -> None:
     p0, p1 = base.results["purchase"], variant.results["purchase"]
     log(
@@ -110,6 +130,7 @@ def sale_summary(sale, chart_path, *, log=print) -> None:
 
 def final_values(chosen: ServerRun, persist_result, final_checks) -> dict[str, str]:
     b, p, n = chosen.results["bare"], chosen.results["purchase"], chosen.results["naive"]
+    j, q = chosen.results["queue_join"], chosen.results["queue_poll"]
     return {
         "purchase_rps": f"{p.rps:.0f}",
         "purchase_p99_ms": f"{p.p99:.1f}",
@@ -121,4 +142,8 @@ def final_values(chosen: ServerRun, persist_result, final_checks) -> dict[str, s
         "oversell": str(sum(c.oversell for c in final_checks)),
         "lost": str(sum(c.lost for c in final_checks)),
         "duplicates": str(sum(c.duplicates for c in final_checks)),
+        "queue_join_rps": f"{j.rps:.0f}",
+        "queue_poll_rps": f"{q.rps:.0f}",
+        "queue_join_vs_purchase": f"{_ratio(j.rps, p.rps):.2f}",
+        "queue_poll_vs_purchase": f"{_ratio(q.rps, p.rps):.2f}",
     }

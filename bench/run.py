@@ -3,8 +3,9 @@
 
 Starts its own production-like stack (MariaDB primary + replica, Redis, RabbitMQ if reachable,
 the app server under test, the Celery workers of the persister and of maintenance), then, in one run:
-  1. per app server: a bare JSON view, the full purchase path and a naive SELECT … FOR UPDATE
-     purchase, with wrk (bench/wrk/*.lua); the best server is chosen by purchase req/s;
+  1. per app server: a bare JSON view, the full purchase path, the waiting room's join and poll,
+     and a naive SELECT … FOR UPDATE purchase, with wrk (bench/wrk/*.lua); the best server is
+     chosen by purchase req/s;
   2. persistence: a pre-filled stream drained by the real Celery task, against one task per order;
   3. a whole sale (token + purchase per attempt) with a chart of req/s and queue depth;
   4. drains every stream and checks the invariants of every sale it created.
@@ -37,6 +38,10 @@ FINAL_KEYS = (
     "oversell",
     "lost",
     "duplicates",
+    "queue_join_rps",
+    "queue_poll_rps",
+    "queue_join_vs_purchase",
+    "queue_poll_vs_purchase",
 )
 FULL_SERVERS = "gunicorn-sync:2,gunicorn-gthread:4x4,granian:2x2,granian:2x4,granian:3x2,granian:4x1"
 
@@ -54,6 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--purchases",
         type=int,
         help="purchase requests of the purchase run, one token each (default 20000; quick 2000)",
+    )
+    p.add_argument(
+        "--poll-line", type=int, help="shoppers in the line whose tickets the poll run sends (default 5000; quick 1000)"
     )
     p.add_argument("--repeats", type=int, help="purchase runs per server, median reported (default 3; quick 1)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads for the endpoint runs (default 2)")
@@ -114,6 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         duration=3 if quick else 10,
         repeats=1 if quick else 3,
         purchases=2000 if quick else 20000,
+        poll_line=1000 if quick else 5000,
         connections=16 if quick else 32,
         persist=3000 if quick else 100_000,
         persist_one=300 if quick else 10_000,
@@ -245,12 +254,14 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
         extra=not args.quick,
         persist_during_load=args.persist_during_load,
         repeats=args.repeats,
+        poll_line=args.poll_line,
     )
     log()
     log(
         f"== Endpoints: wrk {args.threads} threads, {args.connections} connections; bare and naive "
         f"{args.duration:g}s each, purchase {args.purchases} requests (one pre-issued token each) x {args.repeats}, "
-        f"median reported; Celery worker "
+        f"median reported; queue join {args.purchases} first joins, queue poll {args.duration:g}s over "
+        f"{args.poll_line} tickets; Celery worker "
         + ("running" if args.persist_during_load else "not running (reservations are persisted after these runs)")
     )
     runs = []
@@ -262,6 +273,7 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
     chosen = report.choose(runs)
     all_checks = [c for r in runs for c in r.checks]
     report.endpoint_table(runs, chosen, log=log)
+    report.queue_table(runs, chosen, log=log)
 
     if args.compare_ratelimit:
         other = "off" if args.ratelimit == "raised" else "raised"

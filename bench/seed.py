@@ -21,6 +21,7 @@ from rest_framework.authtoken.models import Token
 
 from config.redis import get_redis
 from flashsale.models import FlashSale
+from flashsale.queue import queue_join
 from flashsale.services import purchase_ask
 from flashsale.tokens import token_sign
 from inventory.models import Sku, Stock
@@ -52,8 +53,11 @@ def create_shoppers(n: int, *, batch: int = 5000) -> list[Shopper]:
     return shoppers
 
 
-def create_sale(*, title: str, stock: int, limit: int, preheat: bool = True) -> FlashSale:
-    """A live sale on a SKU of its own (so its stock row and invariants are the sale's alone)."""
+def create_sale(
+    *, title: str, stock: int, limit: int, preheat: bool = True, queue: bool = False, admit_per_second: int = 50
+) -> FlashSale:
+    """A live sale on a SKU of its own (so its stock row and invariants are the sale's alone);
+    ``queue``: with its waiting room on, admitting ``admit_per_second``."""
     now = timezone.now()
     with transaction.atomic():
         sku = Sku.objects.create(name=f"Bench phone ({title})", price="999.00")
@@ -66,6 +70,8 @@ def create_sale(*, title: str, stock: int, limit: int, preheat: bool = True) -> 
             per_user_limit=limit,
             starts_at=now - timedelta(minutes=1),
             ends_at=now + timedelta(days=1),
+            queue_enabled=queue,
+            admit_per_second=admit_per_second,
         )
     if preheat:
         sale_preheat(sale_id=sale.pk)
@@ -92,6 +98,14 @@ def issue_purchase_tokens(sale_id: int, shoppers: list[Shopper], path: Path, *, 
         pipe.hincrby(keys.stats, "tokens_issued", min(chunk, len(shoppers) - lo))
         pipe.execute()
     path.write_text("".join(lines))
+    return path
+
+
+def join_queue(sale_id: int, shoppers: list[Shopper], path: Path) -> Path:
+    """Each shopper joins the sale's line through the service, in order; their tickets, one a line
+    (what a shopper's poll sends back as X-Queue-Ticket), written as wrk's data file."""
+    tickets = [queue_join(sale_id=sale_id, user_id=s.user_id).ticket for s in shoppers]
+    path.write_text("".join(f"{t}\n" for t in tickets))
     return path
 
 

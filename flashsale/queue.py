@@ -32,6 +32,7 @@ from inventory.redis_schema import QueueField, sale_keys
 
 TICKET_SALT = "flashsale.queue-ticket"
 TICKET_MAX_AGE = 6 * 3600
+TICKET_REFRESH_AGE = TICKET_MAX_AGE // 2  # a poll gives back a ticket past this age re-signed, so it never runs out
 POLL_SNAPSHOT_SECONDS = 0.2  # how stale a process's view of the line may be
 ADVANCE_EVERY_MS = 200  # a poll advances the line at most this often (beat does it every second too)
 NEAR_FRONT_SECONDS = 2  # shoppers admitted within this poll every second
@@ -45,9 +46,15 @@ class Snapshot:
     serving: int
     last_position: int
     held_until_ms: int | None
-    admitted_per_second: float
+    admitted_per_second: float  # measured over the last samples (0 until there are two)
     paused: bool
     redis_now_ms: int
+    rate_setting: float  # what the sale asks for: the ETA's rate until one is measured
+    closed_reason: str = ""  # sold_out or ended once the line is closed for everyone
+
+    @property
+    def rate(self) -> float:
+        return self.admitted_per_second or self.rate_setting
 
 
 @dataclass(frozen=True)
@@ -94,8 +101,22 @@ def ticket_sign(*, user_id: int, sale_id: int, position: int | None) -> str:
     return signing.dumps({"u": user_id, "s": sale_id, "p": position}, salt=TICKET_SALT, compress=True)
 
 
-def ticket_verify(ticket: str, *, sale_id: int) -> tuple[int, int | None] | None:
-    """(user id, place) of a ticket we signed for this sale, or None."""
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket we signed: whose place in which line, and when it was signed."""
+
+    text: str
+    user_id: int
+    position: int | None
+    signed_at: int  # Unix seconds
+
+    @property
+    def fresh(self) -> bool:
+        return time.time() - self.signed_at < TICKET_REFRESH_AGE
+
+
+def ticket_verify(ticket: str, *, sale_id: int) -> Ticket | None:
+    """The claims of a ticket we signed for this sale, or None."""
     try:
         data = signing.loads(ticket, salt=TICKET_SALT, max_age=TICKET_MAX_AGE)
     except signing.BadSignature:
@@ -103,7 +124,8 @@ def ticket_verify(ticket: str, *, sale_id: int) -> tuple[int, int | None] | None
     if not isinstance(data, dict) or data.get("s") != sale_id or type(data.get("u")) is not int:
         return None
     position = data.get("p")
-    return data["u"], position if type(position) is int else None
+    signed_at = signing.b62_decode(ticket.rsplit(":", 2)[1])  # the signer's timestamp, verified above
+    return Ticket(ticket, data["u"], position if type(position) is int else None, signed_at)
 
 
 def _poll_after_ms(*, ahead: int | None, waiting: int, rate: float) -> int:
@@ -120,11 +142,14 @@ def _poll_after_ms(*, ahead: int | None, waiting: int, rate: float) -> int:
     return int(min(POLL_MAX_MS, max(POLL_MIN_MS, interval * jitter)))
 
 
-def _place(sale_id: int, user_id: int, view: list, rate_setting: float) -> tuple[QueuePlace, Snapshot]:
-    state, position, ahead, admitted_until, reason, serving, last, held, rate, now, paused = view
-    snapshot = Snapshot(int(serving), int(last), _int_or_none(held), float(rate), paused == 1, int(now))
+def _place(sale_id: int, user_id: int, view: list) -> tuple[QueuePlace, Snapshot]:
+    state, position, ahead, admitted_until, reason, serving, last, held, rate, now, paused, setting = view
+    closed = reason if state == "closed" else ""  # the one state that is the whole line's, not the shopper's
+    snapshot = Snapshot(
+        int(serving), int(last), _int_or_none(held), float(rate), paused == 1, int(now), float(setting), closed
+    )
     position, ahead = _int_or_none(position), _int_or_none(ahead)
-    admitted_rate = snapshot.admitted_per_second or rate_setting
+    admitted_rate = snapshot.rate
     place = QueuePlace(
         state=state,
         position=position,
@@ -143,25 +168,21 @@ def _place(sale_id: int, user_id: int, view: list, rate_setting: float) -> tuple
 
 # --- the per-process view of each line ------------------------------------------------------------
 
-_snapshots: dict[int, tuple[float, Snapshot, float]] = {}  # sale -> (taken at, snapshot, rate setting)
+_snapshots: dict[int, tuple[float, Snapshot]] = {}  # sale -> (taken at, snapshot)
 _snapshots_lock = threading.Lock()
 
 
-def _remember(sale_id: int, snapshot: Snapshot, rate_setting: float) -> None:
+def _remember(sale_id: int, snapshot: Snapshot) -> None:
     # Why the lock: a process's threads share the dict; one torn write would serve a wrong counter.
     with _snapshots_lock:
-        _snapshots[sale_id] = (time.monotonic(), snapshot, rate_setting)
+        _snapshots[sale_id] = (time.monotonic(), snapshot)
 
 
-def _fresh_snapshot(sale_id: int) -> tuple[Snapshot, float] | None:
+def _fresh_snapshot(sale_id: int) -> Snapshot | None:
     entry = _snapshots.get(sale_id)
     if entry is None or time.monotonic() - entry[0] > POLL_SNAPSHOT_SECONDS:
         return None
-    return entry[1], entry[2]
-
-
-def _rate_setting(sale_id: int) -> float:
-    return float(get_redis().hget(sale_keys(sale_id).queue, QueueField.ADMIT_PER_SECOND) or 0)
+    return entry[1]
 
 
 def _run(name: str, sale_id: int, args: list) -> list:
@@ -181,36 +202,37 @@ def queue_join(*, sale_id: int, user_id: int) -> QueuePlace | None:
         return None
     if view[0] == "NOT_OPEN":
         raise QueueNotOpen(int(view[1]))
-    place, snapshot = _place(sale_id, user_id, view, _rate_setting(sale_id))
+    place, _snapshot = _place(sale_id, user_id, view)
     return place
 
 
-def queue_place(*, sale_id: int, user_id: int, known_position: int | None = None) -> QueuePlace | None:
-    """The user's place now. ``known_position`` (from their ticket) lets a shopper far back be
-    answered from this process's recent view of the line, with no Redis call. None if the sale is
-    not preheated; NotInQueue if they never joined."""
+def queue_place(*, sale_id: int, user_id: int, ticket: Ticket | None = None) -> QueuePlace | None:
+    """The user's place now. Their ``ticket`` (its place) lets a shopper far back be answered from
+    this process's recent view of the line, with no Redis call. None if the sale is not
+    preheated; NotInQueue if they never joined."""
+    known_position = ticket.position if ticket is not None else None
     cached = _fresh_snapshot(sale_id) if known_position is not None else None
-    if cached is not None:
-        snapshot, rate_setting = cached
-        if known_position > snapshot.serving and not snapshot.paused:
-            return _waiting_from_snapshot(sale_id, user_id, known_position, snapshot, rate_setting)
+    if cached is not None and cached.closed_reason:
+        return _closed_from_snapshot(sale_id, ticket, cached)
+    if cached is not None and known_position > cached.serving and not cached.paused:
+        return _waiting_from_snapshot(sale_id, ticket, cached)
     # Why a script: advancing the line and reading the place must see one moment.
     view = _run("queue_state", sale_id, [user_id, ADVANCE_EVERY_MS])
     if view[0] == "NOT_PREHEATED":
         return None
-    rate_setting = _rate_setting(sale_id) if cached is None else cached[1]
-    place, snapshot = _place(sale_id, user_id, view, rate_setting)
-    _remember(sale_id, snapshot, rate_setting)
+    place, snapshot = _place(sale_id, user_id, view)
+    _remember(sale_id, snapshot)
     if place.state == "none":
         raise NotInQueue()
     return place
 
 
-def _waiting_from_snapshot(sale_id: int, user_id: int, position: int, snapshot: Snapshot, rate_setting: float):
+def _waiting_from_snapshot(sale_id: int, ticket: Ticket, snapshot: Snapshot):
     # Ahead counts every place between the serving counter and this one (some may have left the
     # line; the next Redis-backed poll counts exactly).
+    position = ticket.position
     ahead = max(0, position - snapshot.serving - 1)
-    rate = snapshot.admitted_per_second or rate_setting
+    rate = snapshot.rate
     place = QueuePlace(
         state="waiting",
         position=position,
@@ -219,7 +241,20 @@ def _waiting_from_snapshot(sale_id: int, user_id: int, position: int, snapshot: 
         poll_after_ms=_poll_after_ms(ahead=ahead, waiting=max(0, snapshot.last_position - snapshot.serving), rate=rate),
         held_until=_ms_to_datetime(snapshot.held_until_ms),
     )
-    return replace(place, ticket=ticket_sign(user_id=user_id, sale_id=sale_id, position=position))
+    # The same place: the shopper's own ticket still says it (signing one anew costs as much as the rest).
+    text = ticket.text if ticket.fresh else ticket_sign(user_id=ticket.user_id, sale_id=sale_id, position=position)
+    return replace(place, ticket=text)
+
+
+def _closed_from_snapshot(sale_id: int, ticket: Ticket, snapshot: Snapshot) -> QueuePlace:
+    # What the script answers a closed line, for everyone: no place any more.
+    return QueuePlace(
+        state="closed",
+        poll_after_ms=_poll_after_ms(ahead=None, waiting=0, rate=snapshot.rate),
+        held_until=_ms_to_datetime(snapshot.held_until_ms),
+        reason=snapshot.closed_reason,
+        ticket=ticket_sign(user_id=ticket.user_id, sale_id=sale_id, position=None),
+    )
 
 
 def queue_advance(*, sale_id: int) -> None:

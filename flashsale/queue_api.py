@@ -2,7 +2,10 @@
 
 A GET that carries its ticket (``X-Queue-Ticket``, from the join or the last poll) is answered by
 a plain Django view that reads no database row, authentication included: the signed ticket names
-the user and the sale. Anything else goes through DRF with the usual authentication.
+the user and the sale. A join with an API token (``Authorization: Token …``) is answered by the
+same plain view, authenticated by the app's lean token query (config/authentication.py): DRF's
+dispatch cost more than the join itself (docs/performance.md). Anything else (a session's join,
+with its CSRF check; a poll without a ticket) goes through DRF with the usual authentication.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.authentication import LeanTokenAuthentication
 from config.errors import ServiceUnavailable, json_error
 from config.openapi import errors_documented
 from flashsale import queue
@@ -23,6 +27,7 @@ from flashsale.errors import SaleNotFound
 from flashsale.services import sale_exists
 
 TICKET_HEADER = "X-Queue-Ticket"
+TICKET_META = "HTTP_X_QUEUE_TICKET"
 STATES = ["prequeue", "waiting", "admitted", "lapsed", "closed"]
 
 
@@ -88,20 +93,35 @@ class QueueApi(APIView):
 
 
 _drf_view = QueueApi.as_view()
+_token_auth = LeanTokenAuthentication()
 
 
-@csrf_exempt  # DRF checks CSRF itself for session POSTs; a ticketed GET changes nothing
+def _token_join(request: HttpRequest, sale_id: int):
+    """A join by API token, or None when the request carries no token (a session: DRF's, with CSRF)."""
+    try:
+        authenticated = _token_auth.authenticate(request)  # DRF's parsing and refusals, one lean query
+        if authenticated is None:
+            return None
+        place = _found(queue.queue_join(sale_id=sale_id, user_id=authenticated[0].id), sale_id)
+    except Exception as exc:  # noqa: BLE001 - every failure leaves in the one error shape
+        return json_error(exc)
+    return JsonResponse(place_body(place))
+
+
+@csrf_exempt  # DRF checks CSRF itself for session POSTs; a token join and a ticketed GET read no cookie
 def queue_view(request: HttpRequest, sale_id: int):
-    """A ticketed GET is served here with no database read; everything else by QueueApi."""
-    ticket = request.headers.get(TICKET_HEADER)
+    """A token join and a ticketed GET are served here; everything else by QueueApi."""
+    if request.method == "POST":
+        joined = _token_join(request, sale_id)
+        return joined if joined is not None else _drf_view(request, sale_id=sale_id)
+    ticket = request.META.get(TICKET_META)  # not request.headers: that builds every header's entry first
     if request.method != "GET" or not ticket:
         return _drf_view(request, sale_id=sale_id)
     claims = queue.ticket_verify(ticket, sale_id=sale_id)
     if claims is None:
         return _drf_view(request, sale_id=sale_id)  # a stale or foreign ticket: authenticate as usual
-    user_id, position = claims
     try:
-        place = _found(queue.queue_place(sale_id=sale_id, user_id=user_id, known_position=position), sale_id)
+        place = _found(queue.queue_place(sale_id=sale_id, user_id=claims.user_id, ticket=claims), sale_id)
     except Exception as exc:  # noqa: BLE001 - every failure leaves in the one error shape
         return json_error(exc)
     return JsonResponse(place_body(place))

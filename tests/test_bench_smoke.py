@@ -21,7 +21,9 @@ FINAL_LINE = re.compile(
     r"^purchase_rps=(?P<purchase_rps>[\d.]+) purchase_p99_ms=(?P<purchase_p99_ms>[\d.]+) bare_rps=(?P<bare_rps>[\d.]+)"
     r" naive_rps=(?P<naive_rps>[\d.]+) vs_naive=(?P<vs_naive>[\d.]+) vs_bare=(?P<vs_bare>[\d.]+)"
     r" persist_orders_per_s=(?P<persist>[\d.]+) oversell=(?P<oversell>\d+) lost=(?P<lost>\d+)"
-    r" duplicates=(?P<duplicates>\d+)$"
+    r" duplicates=(?P<duplicates>\d+) queue_join_rps=(?P<queue_join_rps>[\d.]+)"
+    r" queue_poll_rps=(?P<queue_poll_rps>[\d.]+) queue_join_vs_purchase=(?P<join_ratio>[\d.]+)"
+    r" queue_poll_vs_purchase=(?P<poll_ratio>[\d.]+)$"
 )
 KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME")
 
@@ -53,4 +55,6 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
     assert proc.returncode == 0, output[-4000:]
     assert float(match["purchase_rps"]) > 0
     assert float(match["persist"]) > 0
+    assert float(match["queue_join_rps"]) > 0
+    assert float(match["queue_poll_rps"]) > 0
     assert (tmp_path / "sale.png").stat().st_size > 0

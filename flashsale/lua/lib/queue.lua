@@ -140,12 +140,12 @@ local function held_until(now)
 end
 
 -- What one shopper sees: {state, position, ahead, admitted_until, reason, serving, last_position,
--- held_until, measured rate, now, paused}; '' where a value does not apply. state: closed |
--- admitted | lapsed | waiting | prequeue | none.
+-- held_until, measured rate, now, paused, rate setting}; '' where a value does not apply. state:
+-- closed | admitted | lapsed | waiting | prequeue | none.
 local function view(meta, q, user, now)
   local function out(state, position, ahead, admitted_until, reason)
     return {state, position or '', ahead or '', admitted_until or '', reason or '', num(q.serving), num(q.next),
-            held_until(now), tostring(measured_rate()), now, q.paused == '1' and 1 or 0}
+            held_until(now), tostring(measured_rate()), now, q.paused == '1' and 1 or 0, tostring(num(q.rate))}
   end
   local reason = closed_reason(meta, now)
   if reason then return out('closed', nil, nil, nil, reason) end
