@@ -29,35 +29,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+# Run as `python3 scripts/smoke_run.py`: this folder is on sys.path.
+from proc_table import carrying, cmdline, descendants, embedded_env, kill_all, still_running
+
 ROOT = Path(__file__).resolve().parents[1]
 
-# What would make `make run` leave embedded mode, or not use our port and VAR_DIR (as in tests/test_run_stack.py).
-DROPPED_PREFIXES = (
-    "DATABASE_",
-    "DB_",
-    "REDIS_",
-    "CELERY_",
-    "DJANGO_",
-    "FLASHSALE_",
-    "ORDER_",
-    "RECONCILE_",
-    "DEMO_",
-    "WEB_",
-)
-DROPPED = {
-    "SECRET_KEY",
-    "DEBUG",
-    "VAR_DIR",
-    "PORT",
-    "SEED_DEMO",
-    "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS",
-    "TRUSTED_PROXIES",
-    "SECURE_HTTPS",
-    "RATELIMIT_ENABLE",
-    "PAYMENT_GATEWAY_DECLINE",
-    "READY_TIMEOUT",
-}
 ORDER_TIMEOUT = 30
 QUEUE_TIMEOUT = 30
 STOP_TIMEOUT = 30
@@ -65,75 +41,6 @@ STOP_TIMEOUT = 30
 
 class SmokeFailed(Exception):
     pass
-
-
-# --- processes, by pid, from /proc ---------------------------------------------------------------
-
-
-def proc_stat(pid: int) -> tuple[int, str, int] | None:
-    """(ppid, state, start time) of a process, or None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[1]), fields[0], int(fields[19])
-
-
-def all_pids() -> list[int]:
-    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
-
-
-def descendants(root: int) -> dict[int, int]:
-    """pid -> start time of `root` and its descendants, whatever their session (honcho and the Redis
-    wrapper start theirs in new sessions: the process group alone would miss them)."""
-    table = {pid: stat for pid in all_pids() if (stat := proc_stat(pid)) is not None}
-    found, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in table and pid not in found:
-            found[pid] = table[pid][2]
-            todo.extend(child for child, (ppid, _, _) in table.items() if ppid == pid)
-    return found
-
-
-def carrying(marker: bytes) -> dict[int, int]:
-    """pid -> start time of every process whose environment holds `marker` (our VAR_DIR): it catches
-    a process that outlived its parent and was adopted by init, which `descendants` can no longer see."""
-    found = {}
-    for pid in all_pids():
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            continue
-        if marker in environ.split(b"\0") and (stat := proc_stat(pid)) is not None:
-            found[pid] = stat[2]
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "(gone)"
-
-
-def still_running(procs: dict[int, int]) -> list[str]:
-    """The processes of `procs` still running (a zombie or a reused pid does not count)."""
-    return [
-        f"{pid}: {cmdline(pid)}"
-        for pid, started in procs.items()
-        if (stat := proc_stat(pid)) is not None and stat[2] == started and stat[1] != "Z"
-    ]
-
-
-def kill_all(procs: dict[int, int]) -> None:
-    for pid, started in procs.items():
-        stat = proc_stat(pid)
-        if stat is not None and stat[2] == started:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 # --- make run ------------------------------------------------------------------------------------
@@ -154,7 +61,7 @@ class MakeRun:
         self.marker = f"VAR_DIR={self.var_dir}".encode()
         self.seen: dict[int, int] = {}
         self._printed = 0
-        env = {k: v for k, v in os.environ.items() if k not in DROPPED and not k.startswith(DROPPED_PREFIXES)}
+        env = embedded_env(dict(os.environ))
         env.update({"PORT": str(self.port), "VAR_DIR": str(self.var_dir)})
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(

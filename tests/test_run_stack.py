@@ -21,40 +21,9 @@ import pytest
 import requests
 
 from devstack import free_port
+from scripts.proc_table import cmdline, descendants, embedded_env, kill_all, still_running
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# What the test session exports for its own stack (tests/conftest.py) or a developer may have set:
-# none of it may reach run.sh, or it would not run embedded (or not on our port / VAR_DIR).
-DROPPED_PREFIXES = (
-    "DATABASE_",
-    "DB_",
-    "REDIS_",
-    "CELERY_",
-    "DJANGO_",
-    "FLASHSALE_",
-    "ORDER_",
-    "RECONCILE_",
-    "DEMO_",
-    "WEB_",
-)
-DROPPED = {
-    "SECRET_KEY",
-    "DEBUG",
-    "VAR_DIR",
-    "PORT",
-    "SEED_DEMO",
-    "REPLICA_PIN_SECONDS",
-    "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS",
-    "TRUSTED_PROXIES",
-    "SECURE_HTTPS",
-    "RATELIMIT_ENABLE",
-    "PAYMENT_GATEWAY_DECLINE",
-    "DATA_UPLOAD_MAX_MEMORY_SIZE",
-    "LOG_LEVEL",
-    "PYTEST_CURRENT_TEST",
-}
 
 START_TIMEOUT = 120  # Generous: other suites and browsers on the machine slow every start-up.
 ORDER_TIMEOUT = 30
@@ -63,9 +32,10 @@ STOP_TIMEOUT = 20
 
 
 def run_env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in DROPPED and not k.startswith(DROPPED_PREFIXES)}
-    env.update(
-        {
+    # What the test session exports for its own stack, or a developer may have set, must not reach run.sh.
+    return embedded_env(
+        dict(os.environ),
+        **{
             "VAR_DIR": str(var_dir),
             "PORT": str(port),
             "FLASHSALE_CAPTCHA_REQUIRED": "false",
@@ -75,64 +45,8 @@ def run_env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
             "WEB_WORKERS": "1",
             "WORKER_CONCURRENCY": "1",
             **extra,
-        }
+        },
     )
-    return env
-
-
-# --- processes, by pid, from /proc -------------------------------------------------------------
-
-
-def _stat(pid: int) -> tuple[int, str, int] | None:
-    """(ppid, state, start time) of a process, or None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[1]), fields[0], int(fields[19])
-
-
-def descendants(root: int) -> dict[int, int]:
-    """pid -> start time of `root` and all its descendants, whatever their session (honcho and the
-    Redis wrapper start theirs in new sessions, so the process group alone would miss them)."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
-            table[int(entry.name)] = stat
-    found, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in table and pid not in found:
-            found[pid] = table[pid][2]
-            todo.extend(child for child, (ppid, _, _) in table.items() if ppid == pid)
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "(gone)"
-
-
-def still_running(procs: dict[int, int]) -> list[str]:
-    """The processes of `procs` that still run (a zombie or a reused pid does not count)."""
-    left = []
-    for pid, started in procs.items():
-        stat = _stat(pid)
-        if stat is not None and stat[2] == started and stat[1] != "Z":
-            left.append(f"{pid}: {cmdline(pid)}")
-    return left
-
-
-def kill_all(procs: dict[int, int]) -> None:
-    for pid, started in procs.items():
-        stat = _stat(pid)
-        if stat is not None and stat[2] == started:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 # --- the stack ---------------------------------------------------------------------------------
