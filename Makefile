@@ -12,7 +12,7 @@ BENCH_ARGS ?=
 AUDIT_ARGS ?=
 export PYTEST_ARGS
 
-.PHONY: help run bootstrap test test-faults bench lint audit clean distclean
+.PHONY: help run bootstrap test test-faults bench lint audit messages clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -53,6 +53,10 @@ lint: ## Lint: ruff (rules and format), the layers contract (import-linter), the
 audit: ## Known vulnerabilities in the pinned requirements (pip-audit; needs PyPI)
 	@bash scripts/bootstrap.sh test
 	.venv/bin/python scripts/audit.py $(AUDIT_ARGS)
+
+messages: ## Rebuild the translation catalogs (locale/) from the code and report what is left to translate
+	@bash scripts/bootstrap.sh test
+	@bash scripts/messages.sh
 
 clean: ## Remove runtime data (var/: SQLite, Redis AOF, secret key) and caches
 	rm -rf var/ staticfiles/ .pytest_cache/ .ruff_cache/ celerybeat-schedule* celerybeat.pid

@@ -8,6 +8,7 @@ misbehaving at 20:00 on sale day.
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -61,3 +62,22 @@ def env_db(name: str, default: str | None = None) -> dict | None:
         return environ.Env.db_url_config(raw)
     except Exception as exc:  # django-environ raises several types for a bad URL
         raise ImproperlyConfigured(f"{name} is not a database URL: {exc}") from None
+
+
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    """One of ``choices`` (compared case-insensitively, returned as spelled in ``choices``)."""
+    raw = env.str(name, default=default).strip()
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name such as ``Asia/Taipei``."""
+    raw = env.str(name, default=default).strip()
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name} must be an IANA time zone such as Asia/Taipei, got {raw!r}") from None
+    return raw

@@ -45,7 +45,7 @@ class ServiceUnavailable(ApplicationError):
 
 
 def error_body(code: str, message: str, details=None) -> dict:
-    body = {"code": code, "message": message}
+    body = {"code": code, "message": str(message)}  # a lazy message is translated here, in the request's language
     if details:
         body["details"] = details
     return body

@@ -1,12 +1,13 @@
 """Strict input fields for the API: each accepts exactly what the OpenAPI schema says it does."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
 class StrictIntegerField(serializers.IntegerField):
     """A JSON integer and nothing else: refuses true, 1.0, 1.5, "1", "1e3", "0x10", null."""
 
-    default_error_messages = {"invalid": "A JSON integer is required."}
+    default_error_messages = {"invalid": _("A JSON integer is required.")}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", "A JSON integer: 2, never 2.0, true or a string.")
@@ -23,7 +24,7 @@ class StrictCharField(serializers.CharField):
     whitespace before it checks blankness and length, which a schema cannot say. Its NUL ban is
     declared by ``config.openapi_fields``."""
 
-    default_error_messages = {"invalid": "Not a valid string."}
+    default_error_messages = {"invalid": _("Not a valid string.")}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("trim_whitespace", False)

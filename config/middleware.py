@@ -1,6 +1,7 @@
 """Request guards that run before any view."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from config.errors import error_json
 
@@ -20,7 +21,7 @@ class ApiBodySizeLimitMiddleware:
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return error_json("invalid", "Content-Length is not a number.")
+                return error_json("invalid", _("Content-Length is not a number."))
             if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
                 return error_json("too_large")
         return self.get_response(request)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils import json
 
 from config.json_depth import MAX_JSON_DEPTH, json_too_deep
 
-TOO_DEEP = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels"
+
+def too_deep() -> str:
+    return _("JSON parse error - nested deeper than %(depth)d levels") % {"depth": MAX_JSON_DEPTH}
+
+
+def parse_error(exc: Exception) -> str:
+    return _("JSON parse error - %(detail)s") % {"detail": exc}  # DRF's own words (and translation)
 
 
 class BoundedJSONParser(JSONParser):
@@ -19,12 +26,12 @@ class BoundedJSONParser(JSONParser):
         try:
             text = stream.read().decode(encoding)
         except ValueError as exc:  # not in the charset the request names
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(parse_error(exc)) from None
         if json_too_deep(text):
-            raise ParseError(TOO_DEEP)
+            raise ParseError(too_deep())
         try:
             return json.loads(text, parse_constant=json.strict_constant if self.strict else None)
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(parse_error(exc)) from None
         except RecursionError:  # unreachable past the depth check; kept so a deep document can never be a 500
-            raise ParseError(TOO_DEEP) from None
+            raise ParseError(too_deep()) from None

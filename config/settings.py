@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from config.env import env_bool, env_db, env_int, env_list, env_rate, env_str
+from config.env import env_bool, env_choice, env_db, env_int, env_list, env_rate, env_str, env_time_zone
 from config.switches import load_test_switches_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.db_router.PinPrimaryAfterWriteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The shopper's language: the django_language cookie (set_language), else Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -68,9 +70,12 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Money and shop-time filters on every page (config/templatetags.py).
+            "builtins": ["config.templatetags"],
         },
     },
 ]
@@ -255,8 +260,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
-LANGUAGE_CODE = "en-us"
+# Languages: Traditional Chinese (Taiwan) first. The visitor's choice (the set_language cookie), else
+# their Accept-Language, else LANGUAGE_CODE. Catalogs: locale/ (scripts/messages.sh, README).
+LANGUAGES = [("zh-hant", "繁體中文"), ("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "zh-hant", [code for code, _ in LANGUAGES])
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # each language's date and time formats (the project's own)
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Times are stored and computed in UTC; pages show them in the shop's zone.
 TIME_ZONE = "UTC"
+SHOP_TIME_ZONE = env_time_zone("SHOP_TIME_ZONE", "Asia/Taipei")
 USE_I18N = True
 USE_TZ = True
 LOGIN_URL = "/login/"

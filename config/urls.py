@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health, metrics
 from config.errors import error_json
+from config.js_catalog import js_catalog
 from config.login_throttle import login_throttled
 from flashsale import apis as sale_apis
 from orders import apis as order_apis
@@ -45,6 +46,8 @@ urlpatterns = [
     path("admin/login/", login_throttled(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: POST /i18n/setlang/ (the pages' footer)
+    path("jsi18n/<str:language>.js", js_catalog, name="js-catalog"),
     path("api", api_not_found),  # else APPEND_SLASH redirects it, and a POST in DEBUG is a RuntimeError
     # Only the challenge's image: the package's refresh/ view would create challenges past our limit.
     re_path(r"^captcha/image/(?P<key>\w+)/$", captcha_views.captcha_image, name="captcha-image", kwargs={"scale": 1}),

@@ -1,5 +1,7 @@
 """The purchase path's domain errors (codes, statuses and messages: config.error_codes)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import ApplicationError, ServiceUnavailable
 
 
@@ -31,14 +33,14 @@ class SaleNotFound(ApplicationError):
     code = "not_found"
 
     def __init__(self):
-        super().__init__("No such sale.")
+        super().__init__(_("No such sale."))
 
 
 class SaleNotPreheated(ApplicationError):
     code = "not_preheated"
 
     def __init__(self):
-        super().__init__("Preheat the sale before pausing or resuming it.")
+        super().__init__(_("Preheat the sale before pausing or resuming it."))
 
 
 class NotAdmitted(ApplicationError):

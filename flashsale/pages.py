@@ -1,7 +1,8 @@
 """Shopper pages that a reload storm cannot turn into database reads.
 
 The sale list and the sale page are rendered WITHOUT the request, so nothing per visitor (a
-username, a CSRF token, a session) can reach the HTML, and that HTML is kept in the shared cache.
+username, a CSRF token, a session) can reach the HTML, and that HTML is kept in the shared cache,
+one copy per language (the key names it: an English page is never served to a zh-hant visitor).
 Each response is the cached HTML with two per-request values filled in, neither from the
 database: the server's clock in ms (the countdown must not trust the browser's clock) and whether
 the session is logged in (read from the session, which the cached_db engine serves from Redis;
@@ -26,6 +27,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 
 from config.sessions import SessionStore
@@ -36,7 +38,7 @@ logger = logging.getLogger(__name__)
 PAGE_FRESH = 3  # seconds a rendered page is served as it is
 PAGE_KEEP = 60  # seconds a stale copy may still be served while one request renders a new one
 LOCK_SECONDS = 5
-VERSION = 2  # bump when the templates change shape, so a deploy does not serve old HTML
+VERSION = 3  # bump when the templates change shape, so a deploy does not serve old HTML
 NOW_MARK = "%%server-now-ms%%"
 AUTH_MARK = "%%auth%%"
 MISSING = ""  # the cached answer for "no such sale": a storm on a bad id must not reach the DB either
@@ -52,8 +54,13 @@ def _cache_call(method: str, *args, default=None):
         return default
 
 
+def page_key(key: str, language: str | None = None) -> str:
+    """The cache key of a page in a language (the active one by default)."""
+    return f"page:v{VERSION}:{language or translation.get_language()}:{key}"
+
+
 def cached_html(key: str, render: Callable[[], str]) -> str:
-    key = f"page:v{VERSION}:{key}"
+    key = page_key(key)
     now = time.time()
     entry = _cache_call("get", key)
     if entry is not None:
@@ -98,7 +105,7 @@ def sale_list_html() -> str:
         # The 100 that close last: every live and coming sale, then the most recently ended.
         sales = _with_remaining(list(selectors.sales_visible().order_by("-ends_at")[:100]))
         sales.sort(key=lambda s: (PHASE_ORDER.get(s.phase, 9), s.starts_at, s.pk))
-        return render_to_string("flashsale/sale_list.html", _page_context(sales=sales))
+        return render_to_string("flashsale/sale_list.html", _page_context(sales=sales, here=reverse("sales-page")))
 
     return cached_html("sales", render)
 
@@ -114,6 +121,7 @@ def sale_detail_html(sale_id: int) -> str:
             "flashsale/sale_detail.html",
             _page_context(
                 sale=sale,
+                here=path,
                 starts_ms=_ms(sale.starts_at),
                 ends_ms=_ms(sale.ends_at),
                 pay_available=pay_available(),

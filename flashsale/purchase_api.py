@@ -20,6 +20,7 @@ import re
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from config.client_ip import client_rate_bucket
@@ -47,44 +48,50 @@ def _payload(request: HttpRequest):
     if request.content_type != "application/json":
         raise UnsupportedMediaType()
     if json_too_deep(body):  # a purchase body is one flat object: two byte counts and done
-        raise ApplicationError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+        raise ApplicationError(_("JSON parse error - nested deeper than %(depth)d levels.") % {"depth": MAX_JSON_DEPTH})
     try:
         return json.loads(body, parse_constant=_no_constants)
     except (ValueError, RecursionError):  # not JSON, not UTF-8; RecursionError cannot pass the depth check
-        raise ApplicationError("JSON parse error.") from None
+        raise ApplicationError(_("JSON parse error.")) from None
 
 
 def _validated(data) -> tuple[str, int]:
     """(token, quantity), or ApplicationError with the field errors DRF's serializer would give."""
     if not isinstance(data, dict):
         raise ApplicationError(
-            details={"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]}
+            details={
+                "non_field_errors": [
+                    _("Invalid data. Expected a dictionary, but got %(datatype)s.") % {"datatype": type(data).__name__}
+                ]
+            }
         )
     errors: dict[str, list[str]] = {}
     token, quantity = data.get("token"), data.get("quantity")
     if "token" not in data:
-        errors["token"] = ["This field is required."]
+        errors["token"] = [_("This field is required.")]
     elif token is None:
-        errors["token"] = ["This field may not be null."]
+        errors["token"] = [_("This field may not be null.")]
     elif not isinstance(token, str):  # as config.fields.StrictCharField: a JSON string, taken as sent
-        errors["token"] = ["Not a valid string."]
+        errors["token"] = [_("Not a valid string.")]
     elif not token:
-        errors["token"] = ["This field may not be blank."]
+        errors["token"] = [_("This field may not be blank.")]
     elif len(token) > TOKEN_MAX_LENGTH:
-        errors["token"] = [f"Ensure this field has no more than {TOKEN_MAX_LENGTH} characters."]
+        errors["token"] = [
+            _("Ensure this field has no more than %(max_length)s characters.") % {"max_length": TOKEN_MAX_LENGTH}
+        ]
     elif "\x00" in token:
-        errors["token"] = ["Null characters are not allowed."]
+        errors["token"] = [_("Null characters are not allowed.")]
     maximum = settings.FLASHSALE["MAX_QUANTITY"]
     if "quantity" not in data:
-        errors["quantity"] = ["This field is required."]
+        errors["quantity"] = [_("This field is required.")]
     elif quantity is None:
-        errors["quantity"] = ["This field may not be null."]
+        errors["quantity"] = [_("This field may not be null.")]
     elif type(quantity) is not int:  # not bool, not 1.0, not "1": a JSON integer only
-        errors["quantity"] = ["A JSON integer is required."]
+        errors["quantity"] = [_("A JSON integer is required.")]
     elif quantity < 1:
-        errors["quantity"] = ["Ensure this value is greater than or equal to 1."]
+        errors["quantity"] = [_("Ensure this value is greater than or equal to %(min_value)s.") % {"min_value": 1}]
     elif quantity > maximum:
-        errors["quantity"] = [f"Ensure this value is less than or equal to {maximum}."]
+        errors["quantity"] = [_("Ensure this value is less than or equal to %(max_value)s.") % {"max_value": maximum}]
     if errors:
         raise ApplicationError(details=errors)
     return token, quantity
@@ -99,7 +106,7 @@ def purchase(request: HttpRequest, sale_id: int):
     try:
         idem_key = request.headers.get("Idempotency-Key")
         if idem_key is not None and not IDEMPOTENCY_KEY.match(idem_key):
-            raise ApplicationError(details={"Idempotency-Key": ["1-64 characters of A-Z a-z 0-9 _ . : -"]})
+            raise ApplicationError(details={"Idempotency-Key": [_("1-64 characters of A-Z a-z 0-9 _ . : -")]})
         token, quantity = _validated(_payload(request))
         accepted = services.purchase_accept(
             sale_id=sale_id,

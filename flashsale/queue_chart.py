@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from flashsale.queue_selectors import QueueSample
 
 WIDTH, PANEL_HEIGHT, GAP, LEFT = 600, 56, 22, 4  # SVG user units
@@ -74,7 +76,9 @@ def _panel(label: str, css: str, series: list[tuple[int, float]], t0: int, span:
 
 def _duration(seconds: int) -> str:
     minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+    if minutes:
+        return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": rest}
+    return _("%(seconds)d s") % {"seconds": rest}
 
 
 def _summary(samples: list[QueueSample], rates: list[tuple[int, float]], seconds: int) -> str:
@@ -83,11 +87,21 @@ def _summary(samples: list[QueueSample], rates: list[tuple[int, float]], seconds
     admitted = last.admitted_total - first.admitted_total
     mean = admitted / seconds if seconds else 0.0
     peak_rate = max((r for _, r in rates), default=0.0)
-    return (
-        f"Over the last {_duration(seconds)}: stock {first.stock:,} → {last.stock:,}; "
-        f"queue length {first.waiting:,} → {last.waiting:,} (peak {peak_waiting:,}); "
-        f"{admitted:,} admitted, {mean:.1f} a second on average (peak {peak_rate:.0f} a second)."
-    )
+    return _(
+        "Over the last %(span)s: stock %(stock_from)s → %(stock_to)s; "
+        "queue length %(waiting_from)s → %(waiting_to)s (peak %(waiting_peak)s); "
+        "%(admitted)s admitted, %(mean)s a second on average (peak %(rate_peak)s a second)."
+    ) % {
+        "span": _duration(seconds),
+        "stock_from": f"{first.stock:,}",
+        "stock_to": f"{last.stock:,}",
+        "waiting_from": f"{first.waiting:,}",
+        "waiting_to": f"{last.waiting:,}",
+        "waiting_peak": f"{peak_waiting:,}",
+        "admitted": f"{admitted:,}",
+        "mean": f"{mean:.1f}",
+        "rate_peak": f"{peak_rate:.0f}",
+    }
 
 
 def queue_chart(samples: list[QueueSample]) -> QueueChart | None:
@@ -98,9 +112,9 @@ def queue_chart(samples: list[QueueSample]) -> QueueChart | None:
     span = max(1, t1 - t0)
     rates = _admissions_per_second(samples)
     series = [
-        ("Stock left", "stock", [(s.at_ms, float(s.stock)) for s in samples]),
-        ("Queue length", "waiting", [(s.at_ms, float(s.waiting)) for s in samples]),
-        (f"Admissions a second ({RATE_WINDOW} s average)", "rate", rates),
+        (_("Stock left"), "stock", [(s.at_ms, float(s.stock)) for s in samples]),
+        (_("Queue length"), "waiting", [(s.at_ms, float(s.waiting)) for s in samples]),
+        (_("Admissions a second (%(window)d s average)") % {"window": RATE_WINDOW}, "rate", rates),
     ]
     panels = [
         _panel(label, css, points, t0, span, GAP + i * (PANEL_HEIGHT + GAP))
@@ -111,6 +125,7 @@ def queue_chart(samples: list[QueueSample]) -> QueueChart | None:
         panels=panels,
         seconds=seconds,
         span_text=_duration(seconds),
-        title=f"Waiting room, last {_duration(seconds)}: stock left, queue length, admissions a second",
+        title=_("Waiting room, last %(span)s: stock left, queue length, admissions a second")
+        % {"span": _duration(seconds)},
         summary=_summary(samples, rates, seconds),
     )

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Sku, Stock
 
@@ -15,10 +16,10 @@ class SkuAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     inlines = [StockInline]
 
-    @admin.display(description="total")
+    @admin.display(description=_("total"))
     def stock_total(self, obj):
         return getattr(getattr(obj, "stock", None), "total", None)
 
-    @admin.display(description="sold")
+    @admin.display(description=_("sold"))
     def stock_sold(self, obj):
         return getattr(getattr(obj, "stock", None), "sold", None)

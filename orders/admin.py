@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from config.errors import ApplicationError
 from orders.lifecycle import order_cancel
@@ -28,7 +30,10 @@ class OrderAdmin(admin.ModelAdmin):
     def has_cancel_permission(self, request):
         return request.user.has_perm("orders.cancel_order")
 
-    @admin.action(description="Cancel selected orders awaiting payment (returns their stock)", permissions=["cancel"])
+    @admin.action(
+        description=gettext_lazy("Cancel selected orders awaiting payment (returns their stock)"),
+        permissions=["cancel"],
+    )
     def cancel_selected(self, request, queryset):
         done = 0
         for order_id in queryset.values_list("id", flat=True):
@@ -36,5 +41,7 @@ class OrderAdmin(admin.ModelAdmin):
                 order_cancel(order_id=order_id, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
                 done += 1
             except ApplicationError as exc:
-                self.message_user(request, f"Order {order_id}: {exc.message}", level=messages.WARNING)
-        self.message_user(request, f"Cancelled {done} order(s).")
+                self.message_user(
+                    request, _("Order %(id)s: %(message)s") % {"id": order_id, "message": exc.message}, messages.WARNING
+                )
+        self.message_user(request, ngettext("Cancelled %(n)d order.", "Cancelled %(n)d orders.", done) % {"n": done})

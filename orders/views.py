@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from flashsale import pages
@@ -10,9 +11,10 @@ from orders.selectors import orders_for_user
 
 ORDERS_SHOWN = 50
 FAILURE_TEXT = {
-    "out_of_stock": "The last units went to other shoppers before your order was written.",
-    "unknown_user": "Your account could not be found when the order was written.",
+    "out_of_stock": _("The last units went to other shoppers before your order was written."),
+    "unknown_user": _("Your account could not be found when the order was written."),
 }
+FAILURE_FALLBACK = _("The order could not be created.")
 
 
 @require_safe
@@ -20,7 +22,7 @@ FAILURE_TEXT = {
 def my_orders(request):
     orders = list(orders_for_user(user_id=request.user.id)[:ORDERS_SHOWN])
     for order in orders:
-        order.reason_text = FAILURE_TEXT.get(order.failure_reason, "The order could not be created.")
+        order.reason_text = FAILURE_TEXT.get(order.failure_reason, FAILURE_FALLBACK)
     return render(
         request,
         "orders/orders.html",
@@ -30,5 +32,6 @@ def my_orders(request):
             "server_now": pages.server_now_ms(),
             "pay_available": pages.pay_available(),
             "awaiting": OrderStatus.PENDING_PAYMENT,
+            "here": request.path,
         },
     )

@@ -3,6 +3,8 @@ preheat (preview, then apply) and the live Redis-against-database console."""
 
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.errors import ApplicationError
 from flashsale.admin import FlashSaleAdmin
@@ -51,7 +53,9 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Preheat selected sales into Redis (preview first)", permissions=["preheat"])
+    @admin.action(
+        description=gettext_lazy("Preheat selected sales into Redis (preview first)"), permissions=["preheat"]
+    )
     def preheat(self, request, queryset):
         sales = list(queryset)
         if request.POST.get("confirm") != "yes":
@@ -60,7 +64,11 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
         for sale in sales:
             try:
                 plan = sale_preheat(sale_id=sale.pk, force=force)
-                self.message_user(request, f"{sale}: preheated, generation {plan.generation}, stock {plan.stock}.")
+                self.message_user(
+                    request,
+                    _("%(sale)s: preheated, generation %(generation)s, stock %(stock)s.")
+                    % {"sale": sale, "generation": plan.generation, "stock": plan.stock},
+                )
             except ApplicationError as exc:
                 self.message_user(request, f"{sale}: {exc.message}", level=messages.ERROR)
         return None
@@ -78,7 +86,7 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
             "plans": plans,
             "opts": self.model._meta,
             "action": "preheat",
-            "title": "Preheat: preview",
+            "title": _("Preheat: preview"),
         }
         return TemplateResponse(request, "admin/flashsale/preheat_preview.html", context)
 

@@ -5,7 +5,9 @@
 #      and Chromium, which the browser tests drive through Playwright);
 #   2. ./.venv, created with the system python3 when missing;
 #   3. pip install -r <requirements>, only when the requirement files changed
-#      (a stamp in .venv remembers their hash).
+#      (a stamp in .venv remembers their hash);
+#   4. the translation catalogs compiled (compilemessages over the project's own locale/, never
+#      .venv: gettext's msgfmt does it; the .mo files are not committed).
 # As root, missing packages are installed with apt-get. Otherwise the exact
 # `sudo apt-get install ...` line is printed and the script exits 1.
 set -euo pipefail
@@ -17,12 +19,14 @@ VENV="$ROOT/.venv"
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-BASE_PACKAGES=(ca-certificates python3 python3-venv python3-dev build-essential pkg-config libmariadb-dev)
+# gettext: msgfmt compiles the translation catalogs (locale/) at install.
+BASE_PACKAGES=(ca-certificates python3 python3-venv python3-dev build-essential pkg-config libmariadb-dev gettext)
 # mariadb-server-core/-client-core carry mariadbd, mariadb-install-db and the client,
 # without the system service that the full mariadb-server package would start.
 # chromium: tests/browser drive /usr/bin/chromium (Playwright's own browser download is
-# not used); fonts-liberation is only a Recommends of it, and pages need a font to lay out.
-TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation wrk)
+# not used); fonts-liberation is only a Recommends of it, and pages need a font to lay out;
+# fonts-noto-cjk draws the Chinese pages' text (else the screenshots show boxes).
+TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation fonts-noto-cjk wrk)
 
 case "$MODE" in
   run)  PACKAGES=("${BASE_PACKAGES[@]}"); REQUIREMENTS="requirements-run.txt" ;;
@@ -95,7 +99,15 @@ ensure_requirements() {
   printf '%s\n' "$want" > "$stamp"
 }
 
+compile_messages() {
+  # Only the project's catalogs: --ignore keeps compilemessages out of .venv (Django's own are compiled
+  # already) and out of run data. A SECRET_KEY is needed to import the settings; it is used for nothing.
+  (cd "$ROOT" && SECRET_KEY=compilemessages-only-not-a-secret "$VENV/bin/python" manage.py compilemessages \
+    --ignore=.venv --ignore=var --ignore=staticfiles --ignore=artifacts --ignore=node_modules -v 0)
+}
+
 ensure_packages
 check_test_binaries
 ensure_venv
 ensure_requirements
+compile_messages

@@ -17,6 +17,10 @@ TEST_ENV = {
     "REPLICA_PIN_SECONDS": "5",
     "FLASHSALE_PERSIST_CLAIM_IDLE_MS": "1500",
     "DB_CONN_MAX_AGE": "0",
+    # The suite reads the pages and messages in English (a request without Accept-Language gets
+    # LANGUAGE_CODE); tests/test_i18n.py and the zh-hant browser journey check the Chinese ones and
+    # that the default, with nothing set, is zh-hant.
+    "LANGUAGE_CODE": "en",
 }
 
 

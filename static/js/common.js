@@ -1,8 +1,21 @@
 // Shared by every shopper page: CSRF from the cookie, JSON calls, the server clock, status
-// messages, local times, and paying an order. Plain JavaScript, no build step.
+// messages, the shop's times and money, and paying an order. Plain JavaScript, no build step.
+// Words come from the page's catalog (/jsi18n/<language>.js: gettext, ngettext, interpolate).
 (function () {
   "use strict";
   var FS = (window.FS = window.FS || {});
+
+  // Without its catalog (it failed to load) a page still works, in English.
+  if (typeof window.gettext !== "function") {
+    window.gettext = function (text) { return text; };
+    window.ngettext = function (one, many, n) { return n === 1 ? one : many; };
+    window.interpolate = function (fmt, obj) {
+      return fmt.replace(/%\(\w+\)s/g, function (m) { return String(obj[m.slice(2, -2)]); });
+    };
+  }
+  FS.lang = document.documentElement.lang || "en";
+  FS.shopZone = document.body.dataset.shopTz || undefined;
+  FS.t = function (text, values) { return values ? interpolate(text, values, true) : text; };
 
   FS.cookie = function (name) {
     var found = document.cookie.split("; ").find(function (c) { return c.indexOf(name + "=") === 0; });
@@ -68,24 +81,48 @@
     if (line.textContent !== text) line.textContent = text;
   };
 
+  // A time in the shop's zone (not the device's) and the page's language: 12月1日 20:45, 1 Dec, 20:45.
+  function shopTime(ms, opts) {
+    opts = Object.assign({ hourCycle: "h23" }, opts);
+    try {
+      return new Date(ms).toLocaleString(FS.lang, Object.assign({ timeZone: FS.shopZone }, opts));
+    } catch (e) {  // a zone this browser does not know: its own zone rather than nothing
+      return new Date(ms).toLocaleString(FS.lang, opts);
+    }
+  }
+
   FS.localTime = function (ms, withSeconds) {
     var opts = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
     if (withSeconds) opts.second = "2-digit";
-    return new Date(ms).toLocaleString([], opts);
+    return shopTime(ms, opts);
+  };
+
+  FS.timeOfDay = function (ms) {
+    return shopTime(ms, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  };
+
+  // An amount as the server writes it (config/money.py gives the page the symbol and decimals): NT$9,999.
+  FS.money = function (amount, symbol, decimals) {
+    var n = Number(amount);
+    if (!isFinite(n) || symbol === undefined) return String(amount);
+    var digits = Number(decimals) || 0;
+    var text = Math.abs(n).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    return (n < 0 ? "-" : "") + symbol + text;
   };
 
   // Pay an order. Resolves one of: paid | closed | unavailable (no payment endpoint) | error.
   FS.pay = function (orderId) {
     return FS.api("POST", "/api/orders/" + orderId + "/pay", {}).then(function (r) {
-      if (r.ok) return { state: "paid", text: "Paid: order #" + orderId + " is confirmed. Thank you!" };
-      if (r.data.code === "already_paid") return { state: "paid", text: "Order #" + orderId + " is already paid." };
-      if (r.data.code === "order_closed") return { state: "closed", text: "Order #" + orderId + " can no longer be paid: it expired or was cancelled." };
-      if (r.data.code === "payment_declined") return { state: "error", text: "The payment was declined. Your order still awaits payment: please try again." };
-      if (r.status === 404 || r.status === 405) return { state: "unavailable", text: "Online payment is not open yet. Your order is kept in My orders until its deadline." };
+      var id = { id: orderId };
+      if (r.ok) return { state: "paid", text: FS.t(gettext("Paid: order #%(id)s is confirmed. Thank you!"), id) };
+      if (r.data.code === "already_paid") return { state: "paid", text: FS.t(gettext("Order #%(id)s is already paid."), id) };
+      if (r.data.code === "order_closed") return { state: "closed", text: FS.t(gettext("Order #%(id)s can no longer be paid: it expired or was cancelled."), id) };
+      if (r.data.code === "payment_declined") return { state: "error", text: gettext("The payment was declined. Your order still awaits payment: please try again.") };
+      if (r.status === 404 || r.status === 405) return { state: "unavailable", text: gettext("Online payment is not open yet. Your order is kept in My orders until its deadline.") };
       if (r.status === 401) { window.location.href = "/login/?next=" + encodeURIComponent(location.pathname); }
-      return { state: "error", text: r.data.message || "Payment failed. Please try again." };
+      return { state: "error", text: r.data.message || gettext("Payment failed. Please try again.") };
     }, function () {
-      return { state: "error", text: "Network problem: we could not reach the shop. Please try again." };
+      return { state: "error", text: gettext("Network problem: we could not reach the shop. Please try again.") };
     });
   };
 
@@ -93,7 +130,7 @@
     var link = document.createElement("a");
     link.href = "/orders/";
     link.className = "button";
-    link.textContent = "Go to My orders";
+    link.textContent = gettext("Go to My orders");
     return link;
   };
 
@@ -105,7 +142,7 @@
         FS.pay(button.dataset.payOrder).then(function (result) {
           FS.say(result.state === "paid" ? "done" : "error", result.text);
           var badge = button.closest("li") && button.closest("li").querySelector("[data-order-status]");
-          if (result.state === "paid" && badge) badge.textContent = "Paid";
+          if (result.state === "paid" && badge) badge.textContent = gettext("Paid");
           if (result.state === "error") button.disabled = false;
           else button.remove();
         });
@@ -113,13 +150,8 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("time[data-local]").forEach(function (el) {
-      var ms = Date.parse(el.getAttribute("datetime"));
-      if (ms) { el.title = el.textContent; el.textContent = FS.localTime(ms, false); }
-    });
-    wirePayButtons();
-  });
+  // The pages write their times in the shop's zone already (the server renders them): nothing to rewrite.
+  document.addEventListener("DOMContentLoaded", wirePayButtons);
 
   // Cached pages carry no CSRF token in their HTML: forms get it from the cookie when sent.
   document.addEventListener("submit", function (event) {

@@ -5,13 +5,18 @@
   var FS = (window.FS = window.FS || {});
   var BACKOFF = [300, 500, 800, 1200, 2000, 3000];  // ms between polls: quick at first, then calm
   var FOLLOW_FOR_MS = 120000;
-  var REASONS = { out_of_stock: "the last units went to other shoppers first" };
+  var REASONS = { out_of_stock: gettext("the last units went to other shoppers first") };
 
   function actions() { return document.getElementById("status-actions"); }
   function ordersLink() { actions().replaceChildren(FS.payLink()); }
 
+  function money(amount) {  // in the sale's currency, as the page writes its price
+    var sale = document.getElementById("sale");
+    return sale ? FS.money(amount, sale.dataset.moneySymbol, sale.dataset.moneyDecimals) : String(amount);
+  }
+
   function payButton(orderId, amount) {
-    var label = "Pay " + (amount || "now");
+    var label = amount ? FS.t(gettext("Pay %(amount)s"), { amount: money(amount) }) : gettext("Pay now");
     var button = document.createElement("button");
     button.type = "button";
     button.className = "buy-button pay-button";
@@ -19,7 +24,7 @@
     button.addEventListener("click", function () {
       if (button.disabled) return;  // one payment request at a time
       button.disabled = true;
-      button.textContent = "Paying…";
+      button.textContent = gettext("Paying…");
       FS.pay(orderId).then(function (result) {
         FS.say(result.state === "paid" ? "done" : "error", result.text);
         if (result.state === "error") { button.disabled = false; button.textContent = label; }
@@ -32,22 +37,23 @@
 
   function created(orderId, opts) {
     var fallback = function () {
-      FS.say("done", "Order created (#" + orderId + "). Pay for it in My orders.");
+      FS.say("done", FS.t(gettext("Order created (#%(id)s). Pay for it in My orders."), { id: orderId }));
       ordersLink();
     };
     return FS.api("GET", "/api/orders/" + orderId + "/").then(function (r) {
       var expires = r.ok ? Date.parse(r.data.expires_at) : NaN;
       if (!expires) return fallback();
       var minutes = Math.max(1, Math.round((expires - FS.clock.now()) / 60000));
-      FS.say("done", "Order created: pay within " + minutes + " minute" + (minutes === 1 ? "" : "s") +
-        " (by " + FS.localTime(expires, false) + "). Order #" + orderId + ".");
+      FS.say("done", FS.t(ngettext("Order created: pay within %(minutes)s minute (by %(time)s). Order #%(id)s.",
+        "Order created: pay within %(minutes)s minutes (by %(time)s). Order #%(id)s.", minutes),
+        { minutes: minutes, time: FS.localTime(expires, false), id: orderId }));
       if (opts.payAvailable) payButton(orderId, r.data.amount);
       else ordersLink();
     }, fallback);
   }
 
   FS.followReservation = function (url, opts) {
-    FS.say("info", "In the queue… your order is being created.");
+    FS.say("info", gettext("In the queue… your order is being created."));
     actions().replaceChildren();
     var tries = 0;
     var until = performance.now() + FOLLOW_FOR_MS;
@@ -56,8 +62,8 @@
       FS.api("GET", url).then(function (r) {
         if (r.ok && r.data.status === "created") return created(r.data.order_id, opts);
         if (r.ok && r.data.status === "failed") {
-          FS.say("error", "Sorry, your order could not be created: " + (REASONS[r.data.reason] || "it could not be recorded") +
-            ". Nothing was charged.");
+          FS.say("error", FS.t(gettext("Sorry, your order could not be created: %(reason)s. Nothing was charged."),
+            { reason: REASONS[r.data.reason] || gettext("it could not be recorded") }));
           return opts.onFailed && opts.onFailed();
         }
         if (r.status === 401) { window.location.href = opts.loginUrl; return; }
@@ -67,7 +73,7 @@
 
     function schedule(atLeast) {
       if (performance.now() > until) {
-        FS.say("info", "Still in the queue. Your place is kept; your order will appear in My orders.");
+        FS.say("info", gettext("Still in the queue. Your place is kept; your order will appear in My orders."));
         return ordersLink();
       }
       setTimeout(poll, Math.max(atLeast, BACKOFF[Math.min(tries++, BACKOFF.length - 1)]));

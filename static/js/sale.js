@@ -19,7 +19,10 @@
     queue: $("queue"), queueTitle: $("queue-title"), queueDetail: $("queue-detail"), rejoin: $("queue-rejoin"),
     announce: $("queue-announce"),
   };
-  var PHASES = { live: "Live now", scheduled: "Coming soon", paused: "Paused", ended: "Ended", draft: "Not scheduled" };
+  var PHASES = {
+    live: gettext("Live now"), scheduled: gettext("Coming soon"), paused: gettext("Paused"), ended: gettext("Ended"),
+    draft: gettext("Not scheduled"),
+  };
   var CAPTCHA_LEAD_MS = 60000;  // the captcha shows in the last minute, spread, so shoppers solve it early
   var CAPTCHA_MAX_AGE_MS = 4 * 60000;  // the server forgets a challenge after 5 minutes
   var CAPTCHA_AHEAD_S = 20;  // in the line, the captcha shows this close to the turn, so it is solved by then
@@ -44,7 +47,7 @@
     var days = Math.floor(s / 86400);
     var two = function (n) { return String(n).padStart(2, "0"); };
     var t = two(Math.floor(s / 3600) % 24) + ":" + two(Math.floor(s / 60) % 60) + ":" + two(s % 60);
-    return days ? days + " d " + t : t;
+    return days ? FS.t(gettext("%(days)s d %(time)s"), { days: days, time: t }) : t;
   }
 
   function setText(el, text) { if (el && el.textContent !== text) el.textContent = text; }
@@ -55,9 +58,9 @@
     var now = FS.clock.now();
     setText(ui.badge, PHASES[phase] || phase);
     ui.badge.className = "badge phase-" + phase;
-    setText(ui.clockLabel, phase === "scheduled" ? "Starts in" : phase === "live" ? "Ends in" : "");
+    setText(ui.clockLabel, phase === "scheduled" ? gettext("Starts in") : phase === "live" ? gettext("Ends in") : "");
     setText(ui.clockValue, phase === "scheduled" ? hms(sale.startsAt - now) : phase === "live" ? hms(sale.endsAt - now)
-      : phase === "paused" ? "Paused" : phase === "ended" ? "Ended" : "Not scheduled yet");
+      : phase === "paused" ? gettext("Paused") : phase === "ended" ? gettext("Ended") : gettext("Not scheduled yet"));
     setText(ui.remaining, sale.remaining === null ? "–" : String(sale.remaining));
     if (!authed) return;
 
@@ -73,23 +76,29 @@
     }
     ui.captcha.hidden = !(captchaTime && !soldOut && !done && !state.retry);
     var waiting = Math.ceil((state.waitUntil - now) / 1000);
-    var label = "Buy now";
+    var label = gettext("Buy now");
     var note = "";
-    if (state.busy) label = "Buying…";
-    else if (phase === "scheduled") { label = "Not open yet"; note = "The button opens when the countdown reaches zero."; }
-    else if (phase === "ended" || kind === "ended") { label = "Sale ended"; note = "This sale has ended."; }
-    else if (phase === "paused") { label = "Paused"; note = "The sale is paused for a moment. This page updates by itself."; }
-    else if (phase === "draft") { label = "Not open yet"; note = "This sale has no date yet."; }
-    else if (kind === "sold_out") { label = "Sold out"; note = "Every unit has been sold."; }
-    else if (soldOut) { label = "Sold out"; note = "Every unit has been taken. Units come back if an order goes unpaid; this page updates by itself."; }
-    else if (state.limitHit) { label = "Limit reached"; note = "Your orders are in My orders."; }
-    else if (done) { label = "Bought"; note = "You have bought the most this sale allows: " + sale.limit + " per person."; }
-    else if (kind === "over") { label = "Not your turn"; note = ""; }
-    else if (!myTurn && !state.retry) { label = "Wait for your turn"; note = nearTurn && state.captchaKey ? "Type the characters now: the button opens when it's your turn." : "The button opens when it's your turn."; }
-    else if (waiting > 0) { label = "Wait " + waiting + " s"; note = state.waitWhy + " The button opens again in " + waiting + " s."; }
-    else if (state.retry) { label = "Try again"; note = "Trying again is safe: it cannot buy twice."; }
-    else if (!state.captchaKey) { note = "Loading the security check…"; }
-    else { note = "Type the characters, then press Buy now."; }
+    if (state.busy) label = gettext("Buying…");
+    else if (phase === "scheduled") { label = gettext("Not open yet"); note = gettext("The button opens when the countdown reaches zero."); }
+    else if (phase === "ended" || kind === "ended") { label = gettext("Sale ended"); note = gettext("This sale has ended."); }
+    else if (phase === "paused") { label = gettext("Paused"); note = gettext("The sale is paused for a moment. This page updates by itself."); }
+    else if (phase === "draft") { label = gettext("Not open yet"); note = gettext("This sale has no date yet."); }
+    else if (kind === "sold_out") { label = gettext("Sold out"); note = gettext("Every unit has been sold."); }
+    else if (soldOut) { label = gettext("Sold out"); note = gettext("Every unit has been taken. Units come back if an order goes unpaid; this page updates by itself."); }
+    else if (state.limitHit) { label = gettext("Limit reached"); note = gettext("Your orders are in My orders."); }
+    else if (done) { label = gettext("Bought"); note = FS.t(gettext("You have bought the most this sale allows: %(limit)s per person."), { limit: sale.limit }); }
+    else if (kind === "over") { label = gettext("Not your turn"); note = ""; }
+    else if (!myTurn && !state.retry) {
+      label = gettext("Wait for your turn");
+      note = nearTurn && state.captchaKey ? gettext("Type the characters now: the button opens when it's your turn.") : gettext("The button opens when it's your turn.");
+    }
+    else if (waiting > 0) {
+      label = FS.t(gettext("Wait %(seconds)s s"), { seconds: waiting });
+      note = FS.t(gettext("%(why)s The button opens again in %(seconds)s s."), { why: state.waitWhy, seconds: waiting });
+    }
+    else if (state.retry) { label = gettext("Try again"); note = gettext("Trying again is safe: it cannot buy twice."); }
+    else if (!state.captchaKey) { note = gettext("Loading the security check…"); }
+    else { note = gettext("Type the characters, then press Buy now."); }
     setText(ui.button, label);
     setText(ui.note, note);
     var ready = phase === "live" && !soldOut && !done && waiting <= 0 && (state.retry || (state.captchaKey && myTurn));
@@ -115,7 +124,7 @@
       lineChanged(words);
       state.lineKind = words.kind;
     }
-    var title = words.kind === "admitted" && !done ? "Your turn · " + pageTitle : pageTitle;
+    var title = words.kind === "admitted" && !done ? FS.t(gettext("Your turn · %(title)s"), { title: pageTitle }) : pageTitle;
     if (document.title !== title) document.title = title;  // a shopper waiting in another tab sees it
   }
 
@@ -172,9 +181,9 @@
         ui.image.src = r.data.image_url;
         ui.answer.value = "";
       }
-      else FS.say("error", "The security check did not load. Press “New picture”.");
+      else FS.say("error", gettext("The security check did not load. Press “New picture”."));
     }, function () {
-      FS.say("error", "Network problem: the security check did not load. Press “New picture”.");
+      FS.say("error", gettext("Network problem: the security check did not load. Press “New picture”."));
     }).then(function () { state.captchaLoading = false; render(); });
   }
 
@@ -196,13 +205,13 @@
   function buy() {
     if (state.busy || ui.button.disabled) return;  // one purchase in flight, whatever the clicks
     if (!state.retry && !ui.answer.value.trim()) {
-      FS.say("error", "Type the characters from the picture first.");
+      FS.say("error", gettext("Type the characters from the picture first."));
       ui.answer.focus();
       return;
     }
     state.busy = true;
     render();  // the button is disabled before anything is sent
-    FS.say("info", "Sending your order…");
+    FS.say("info", gettext("Sending your order…"));
     var step = state.retry ? Promise.resolve(state.retry) : fetchToken();
     step.then(function (attempt) {
       if (!attempt) return null;
@@ -215,7 +224,7 @@
       });
     }).catch(function () {
       if (!state.retry) loadCaptcha();
-      FS.say("error", "Network problem: we could not confirm your order. Press “Try again”; it cannot buy twice.");
+      FS.say("error", gettext("Network problem: we could not confirm your order. Press “Try again”; it cannot buy twice."));
     }).then(function () {
       state.busy = false;
       render();
@@ -241,33 +250,33 @@
     var again = true;  // most refusals spent the captcha: show a new one
     if (code === "sold_out") {
       sale.remaining = 0; again = false;
-      FS.say("error", "Sold out: every unit has been taken. Sorry!");
+      FS.say("error", gettext("Sold out: every unit has been taken. Sorry!"));
     } else if (code === "limit_reached") {
       if (attempt && attempt.quantity === 1) { state.limitHit = true; again = false; }
-      FS.say("error", "Limit reached: this sale allows " + sale.limit + " per person, and you have reached it.");
+      FS.say("error", FS.t(gettext("Limit reached: this sale allows %(limit)s per person, and you have reached it."), { limit: sale.limit }));
     } else if (code === "not_live") {
-      FS.say("error", phaseNow() === "ended" ? "This sale has ended." : "Not live yet: this sale is not open for purchases right now. Watch the countdown.");
+      FS.say("error", phaseNow() === "ended" ? gettext("This sale has ended.") : gettext("Not live yet: this sale is not open for purchases right now. Watch the countdown."));
       refresh();
     } else if (code === "rate_limited" || code === "sale_unavailable") {
       var seconds = Math.min(300, Math.max(1, parseInt(r.headers.get("Retry-After"), 10) || (code === "rate_limited" ? 5 : 2)));
       state.waitUntil = FS.clock.now() + seconds * 1000;
-      state.waitWhy = code === "rate_limited" ? "Too many requests." : "The sale is unavailable for a moment.";
+      state.waitWhy = code === "rate_limited" ? gettext("Too many requests.") : gettext("The sale is unavailable for a moment.");
       if (attempt) { state.retry = attempt; again = false; }  // nothing was taken: the same request may be sent again
-      FS.say("error", code === "rate_limited" ? "Too many requests: please wait " + seconds + " s, then try again."
-        : "Sale unavailable: the shop cannot take orders for a moment. Please try again in " + seconds + " s.");
+      FS.say("error", code === "rate_limited" ? FS.t(gettext("Too many requests: please wait %(seconds)s s, then try again."), { seconds: seconds })
+        : FS.t(gettext("Sale unavailable: the shop cannot take orders for a moment. Please try again in %(seconds)s s."), { seconds: seconds }));
     } else if (code === "not_admitted") {
-      FS.say("error", "It isn't your turn yet. You have a place in the line: the button opens when it's your turn.");
+      FS.say("error", gettext("It isn't your turn yet. You have a place in the line: the button opens when it's your turn."));
       startLine();
     } else if (code === "bad_captcha") {
-      FS.say("error", "Those characters did not match. Here is a new picture: please try again.");
+      FS.say("error", gettext("Those characters did not match. Here is a new picture: please try again."));
     } else if (code === "bad_token") {
-      FS.say("error", "Your security check expired. Solve the new picture and press Buy now again.");
+      FS.say("error", gettext("Your security check expired. Solve the new picture and press Buy now again."));
     } else if (code === "invalid") {
-      FS.say("error", "Please choose a quantity between 1 and " + sale.limit + ".");
+      FS.say("error", FS.t(gettext("Please choose a quantity between 1 and %(limit)s."), { limit: sale.limit }));
     } else if (code === "forbidden") {
-      FS.say("error", "Your session changed. Please reload the page and try again.");
+      FS.say("error", gettext("Your session changed. Please reload the page and try again."));
     } else {
-      FS.say("error", (r.data.message || "Something went wrong on our side.") + " Please try again.");
+      FS.say("error", FS.t(gettext("%(message)s Please try again."), { message: r.data.message || gettext("Something went wrong on our side.") }));
     }
     if (again) loadCaptcha().then(function () { if (!ui.captcha.hidden) ui.answer.focus(); });
   }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -51,7 +52,7 @@ def bought(sale_id: int, user) -> int:
 
 
 def forget_cached_page(sale_id: int) -> None:
-    cache.delete(f"page:v{pages.VERSION}:sale:{sale_id}")
+    cache.delete_many([pages.page_key(f"sale:{sale_id}", code) for code, _ in settings.LANGUAGES])
 
 
 def open_sale_in(sale, seconds: float, stack) -> None:

@@ -67,7 +67,7 @@ def test_a_shopper_logs_in_waits_for_the_countdown_and_buys(open_page, shoot, st
     shoot(page, "4-order-created")
 
     order = Order.objects.using("default").get(sale=sale)
-    page.locator("#status-actions").get_by_role("button", name="Pay 199.00").click()
+    page.locator("#status-actions").get_by_role("button", name="Pay NT$199").click()
     expect(status).to_have_text(f"Paid: order #{order.pk} is confirmed. Thank you!")
     assert Order.objects.using("default").get(pk=order.pk).status == "paid"
     shoot(page, "5-paid")
@@ -218,7 +218,7 @@ def test_an_order_can_be_paid_from_my_orders(open_page, shoot):
     page = open_page("/orders/", user=shopper)
     card = page.locator(f"#order-{order.pk}")
     expect(card).to_contain_text("Pending payment")
-    card.get_by_role("button", name="Pay 199.00").click()
+    card.get_by_role("button", name="Pay NT$199").click()
     expect(page.locator("#status-text")).to_have_text(f"Paid: order #{order.pk} is confirmed. Thank you!")
     expect(card).to_contain_text("Paid")
     expect(card.get_by_role("button")).to_have_count(0)
