@@ -23,6 +23,7 @@ class SaleOutputSerializer(serializers.Serializer):
     title = serializers.CharField()
     sku = serializers.CharField(source="sku.name")
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField(help_text="ISO 4217 code of price, e.g. TWD.")
     quantity = serializers.IntegerField()
     remaining = serializers.IntegerField(allow_null=True)
     per_user_limit = serializers.IntegerField()

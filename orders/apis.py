@@ -28,6 +28,7 @@ class OrderOutputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField(source="sale.currency", help_text="ISO 4217 code of price and amount.")
     failure_reason = serializers.CharField()
     reserved_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from config.money import CURRENCIES
 from flashsale.models import FlashSale
 from inventory.models import Sku, Stock
 from reconciliation.preheat import sale_preheat
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=5)
         parser.add_argument("--starts-in", type=int, default=0, help="seconds until the sale opens")
         parser.add_argument("--duration", type=int, default=86400, help="seconds the sale stays open")
-        parser.add_argument("--price", default="199.00")
+        parser.add_argument("--price", default="9999", help="the sale's price, in --currency")
+        parser.add_argument("--currency", default="TWD", choices=sorted(CURRENCIES))
         parser.add_argument("--queue", action="store_true", help="shoppers line up in a waiting room first")
         parser.add_argument("--admit-per-second", type=at_least(1), default=50, help="shoppers admitted a second")
         parser.add_argument("--admission-seconds", type=at_least(10), default=120, help="how long a turn lasts")
@@ -50,12 +52,13 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         now = timezone.now()
         with transaction.atomic():
-            sku = Sku.objects.create(name="Demo phone", price="999.00", description="A phone, at a flash price.")
+            sku = Sku.objects.create(name="Demo phone", price="12999", description="A phone, at a flash price.")
             Stock.objects.create(sku=sku, total=o["stock"])
             sale = FlashSale.objects.create(
                 sku=sku,
                 title=f"Demo phone flash sale ({o['stock']} units)",
                 price=o["price"],
+                currency=o["currency"],
                 quantity=o["stock"],
                 per_user_limit=o["limit"],
                 starts_at=now + timedelta(seconds=o["starts_in"]),
