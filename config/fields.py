@@ -10,6 +10,7 @@ class StrictIntegerField(serializers.IntegerField):
     default_error_messages = {"invalid": _("A JSON integer is required.")}
 
     def __init__(self, **kwargs):
+        # i18n: the OpenAPI schema's words, for developers
         kwargs.setdefault("help_text", "A JSON integer: 2, never 2.0, true or a string.")
         super().__init__(**kwargs)
 

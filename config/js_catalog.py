@@ -22,7 +22,8 @@ MAX_AGE = 3600  # seconds a browser keeps a catalog (a deploy with new words is 
 def js_catalog(request: HttpRequest, language: str) -> HttpResponse:
     if language not in dict(settings.LANGUAGES):
         raise Http404("No such language.")
-    response = HttpResponse(_catalog_for(language, request), content_type="text/javascript; charset=utf-8")
+    body = _catalog_for(language, request)
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")  # i18n: a media type
     patch_cache_control(response, public=True, max_age=MAX_AGE)
     return response
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from flashsale.ratelimits import RateLimited, purchase_windows
 from flashsale.tokens import token_sign, token_verify
 from inventory.redis_schema import reservation_id_new, sale_keys
 from inventory.services import PurchaseAsk, purchase_token_store, selling_state_set, stock_take
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ def purchase_accept(
         raise SaleNotFound()
     refusal = SCRIPT_REFUSALS.get(code)
     if refusal is None:
-        raise ServiceUnavailable(f"unexpected purchase script answer {code!r}")
+        logger.error("unexpected purchase script answer %r", code)
+        raise ServiceUnavailable()  # the shopper hears the usual (translated) "try again shortly"
     raise refusal(details={"remaining": int(detail)} if code == "SOLD_OUT" and detail.isdigit() else None)
 
 

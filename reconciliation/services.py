@@ -66,6 +66,7 @@ def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
                 sale=sale,
                 attempts=attempt,
                 action=Action.UNAVAILABLE,
+                # i18n: a run's record is written once, in English like the logs
                 detail="Redis holds no state for this sale (restarted empty?): "
                 "purchases answer 503 until it is preheated again.",
             )
@@ -96,10 +97,12 @@ def _record(sale, cmp: Comparison | None, attempts: int, returned: int, *, repai
         run.in_flight, run.db_sold = cmp.inflight, cmp.db_sold
     if unstable:
         run.action = Action.UNSTABLE
+        # i18n: a run's record is written once, in English like the logs
         run.detail = "The sale kept moving between readings; nothing more was changed. The next run tries again."
     elif repaired:
         run.action = Action.REPAIRED
         run.detail = (
+            # i18n: a run's record is written once, in English like the logs
             f"Redis stock was {run.redis_stock}, expected {run.expected_stock}; {returned} lost return(s) replayed."
         )
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -252,3 +253,20 @@ def test_the_sale_api_gives_the_currency_beside_the_price():
 )
 def test_money_is_written_in_the_projects_own_format(amount, code, language, text):
     assert format_money(amount, code, language) == text
+
+
+def test_the_catalogs_hold_every_marked_string_of_the_code(tmp_path):
+    """``make messages`` on a copy of the code changes no catalog: nothing marked waits to be extracted."""
+    for name in ("config", "inventory", "flashsale", "orders", "reconciliation", "templates", "static", "locale"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    (tmp_path / "scripts").mkdir()
+    for name in ("manage.py", "scripts/messages.sh"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    env = {**os.environ, "PYTHON": sys.executable}
+    subprocess.run(["bash", "scripts/messages.sh"], cwd=tmp_path, env=env, capture_output=True, check=False)
+    stale = [
+        p.relative_to(ROOT).as_posix()
+        for p in CATALOGS
+        if (tmp_path / p.relative_to(ROOT)).read_bytes() != p.read_bytes()
+    ]
+    assert stale == [], "run `make messages` and translate what it adds"
