@@ -83,9 +83,10 @@ def open_page(browser, live_server, stack):
 
     contexts = []
 
-    def open_(path: str, *, user=None, viewport=DESKTOP, init_script: str | None = None):
+    def open_(path: str, *, user=None, viewport=DESKTOP, init_script: str | None = None, locale: str = "en-US"):
         stack.mariadb.wait_for_replica()  # the pages read the replica
-        context = browser.new_context(viewport=viewport, base_url=live_server.url)
+        # The locale is the browser's language: its Accept-Language and navigator.language.
+        context = browser.new_context(viewport=viewport, base_url=live_server.url, locale=locale)
         contexts.append(context)
         if user is not None:
             client = Client()
