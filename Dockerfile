@@ -16,6 +16,18 @@ ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt /tmp/requirements.txt
 RUN pip install -r /tmp/requirements.txt
 
+# --- messages: the translation catalogs compiled (gettext's msgfmt; .mo files are not in git) ---
+FROM builder AS messages
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gettext \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . /src
+# Only the project's own locale/ (the venv is in /opt, outside the walk). The settings need a SECRET_KEY
+# to import: a throwaway one, used for nothing else.
+RUN SECRET_KEY=compilemessages-only-not-a-secret DEBUG=false \
+    python manage.py compilemessages --ignore=.venv -v 0
+
 # --- runtime: only the MariaDB client library, no compiler ----------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 RUN apt-get update \
@@ -31,6 +43,7 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 # Code stays root-owned (read-only for the app user); only var/ is writable.
 COPY . /app
+COPY --from=messages /src/locale /app/locale
 RUN mkdir -p /app/var && chown app:app /app/var
 # Static files are collected at build time (served by whitenoise). The settings need a
 # SECRET_KEY to import: a throwaway one, used for nothing else and not kept in the image.
