@@ -1,6 +1,7 @@
 from captcha import views as captcha_views
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -18,6 +19,8 @@ def api_not_found(request):
     """Any /api/ path no route matches: the JSON 404, also in DEBUG (whose technical 404 ignores handler404)."""
     return error_json("not_found")
 
+
+admin.site.site_header = admin.site.site_title = _("Flash sale operations")
 
 api = [
     path("captcha", sale_apis.CaptchaApi.as_view(), name="captcha"),

@@ -83,10 +83,10 @@ def open_page(browser, live_server, stack):
 
     contexts = []
 
-    def open_(path: str, *, user=None, viewport=DESKTOP, init_script: str | None = None, locale: str = "en-US"):
+    def open_(path: str, *, user=None, viewport=DESKTOP, init_script: str | None = None, locale="en-US", zone=None):
         stack.mariadb.wait_for_replica()  # the pages read the replica
-        # The locale is the browser's language: its Accept-Language and navigator.language.
-        context = browser.new_context(viewport=viewport, base_url=live_server.url, locale=locale)
+        # The locale is the browser's language (Accept-Language, navigator.language); zone its time zone.
+        context = browser.new_context(viewport=viewport, base_url=live_server.url, locale=locale, timezone_id=zone)
         contexts.append(context)
         if user is not None:
             client = Client()

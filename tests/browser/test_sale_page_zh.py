@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -27,7 +28,10 @@ def test_a_taiwanese_shopper_logs_in_waits_buys_and_pays_in_traditional_chinese(
         quantity=5, limit=1, title="新機首賣", price="9999", starts_at=timezone.now() + timedelta(minutes=2)
     )
     UserFactory(username="taipei")
-    page = open_page(f"/sales/{sale.pk}/", viewport=PHONE, locale="zh-TW", init_script=SKEWED_DEVICE_CLOCK)
+    # A phone set to New York's time: the page still speaks of Taipei's.
+    page = open_page(
+        f"/sales/{sale.pk}/", viewport=PHONE, locale="zh-TW", zone="America/New_York", init_script=SKEWED_DEVICE_CLOCK
+    )
     assert page.locator("html").get_attribute("lang") == "zh-hant"
     expect(page.locator("#price")).to_have_text("NT$9,999")
     expect(page.locator("#phase-badge")).to_have_text("即將開始")
@@ -58,8 +62,12 @@ def test_a_taiwanese_shopper_logs_in_waits_buys_and_pays_in_traditional_chinese(
     reservations_drain(sale_id=sale.pk)
     expect(status).to_have_text(re.compile(r"^訂單已建立：請在 15 分鐘內（.+ 前）付款。"), timeout=10_000)
     shoot(page, "zh-hant-3-order-created", full_page=True)
-
     order = Order.objects.using("default").get(sale=sale)
+    pay_by = order.expires_at.astimezone(ZoneInfo("Asia/Taipei"))
+    expect(status).to_contain_text(
+        f"{pay_by.month}月{pay_by.day}日 {pay_by:%H:%M} 前"
+    )  # the shop's zone, not the phone's
+
     page.locator("#status-actions").get_by_role("button", name="付款 NT$9,999").click()
     expect(status).to_have_text(f"付款完成：訂單 #{order.pk} 已確認。謝謝您！")
     assert Order.objects.using("default").get(pk=order.pk).status == "paid"
