@@ -47,7 +47,8 @@ def pytest_report_header(config):
     if _stack is None:
         return None
     t = ", ".join(f"{k} {v:.1f}s" for k, v in _stack.timings.items())
-    return [f"services: MariaDB primary+replica, Redis, broker {_stack.broker_url.split('@')[-1]} ({t})"]
+    cluster = "a 3-master Redis Cluster" if _stack.redis_cluster else f"no Redis Cluster ({_stack.redis_cluster_error})"
+    return [f"services: MariaDB primary+replica, Redis, {cluster}, broker {_stack.broker_url.split('@')[-1]} ({t})"]
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +77,38 @@ def _clean_redis(stack):
     redis.Redis.from_url(stack.redis.url).flushall()
     reset_redis()
     yield
+
+
+@pytest.fixture
+def redis_cluster(stack, settings, monkeypatch):
+    """This test's Redis is the session's 3-master Redis Cluster, emptied: ``get_redis()`` is a
+    RedisCluster and the cache is config/cluster_cache.py's backend (REDIS_CLUSTER=true). The
+    environment says so too, for the workers and web servers a test starts (they need RabbitMQ)."""
+    from config.redis import reset_redis
+
+    if stack.redis_cluster is None:  # only outside CI (tests/support/stack.py)
+        pytest.skip(f"no test Redis Cluster: {stack.redis_cluster_error}")
+    cluster = stack.redis_cluster
+    cluster.flush()
+    settings.REDIS_URL, settings.REDIS_CLUSTER = cluster.url, True
+    monkeypatch.setenv("REDIS_URL", cluster.url)
+    monkeypatch.setenv("REDIS_CLUSTER", "true")
+    cache = {**settings.CACHES["default"], "BACKEND": "config.cluster_cache.RedisClusterCache", "LOCATION": cluster.url}
+    settings.CACHES = {**settings.CACHES, "default": cache}
+    reset_redis()
+    yield cluster
+    reset_redis()
+
+
+@pytest.fixture(params=["redis", "redis_cluster"])
+def each_redis(request):
+    """Run the test twice: on the single Redis, then on the Redis Cluster (``redis_cluster``).
+
+    Use it as ``pytestmark = pytest.mark.usefixtures("each_redis")`` or on one test; it comes
+    before the test's own fixtures, so a sale they preheat lands on the Redis under test."""
+    if request.param == "redis_cluster":
+        return request.getfixturevalue("redis_cluster")
+    return request.getfixturevalue("stack").redis
 
 
 @pytest.fixture

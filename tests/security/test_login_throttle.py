@@ -75,9 +75,9 @@ def test_the_wait_doubles_with_each_failure_and_stops_at_the_cap(throttle):
         _try(client, ADMIN_LOGIN, "ops", f"guess{i}")
     waits = []
     for i in range(4):
-        _wait_until_unblocked("login:block:acct:*")
+        _wait_until_unblocked("login:block:{acct:*")
         assert _try(client, ADMIN_LOGIN, "ops", f"more{i}").status_code == 200  # a failure, counted
-        block = next(get_redis().scan_iter(match="login:block:acct:*"))
+        block = next(get_redis().scan_iter(match="login:block:{acct:*"))
         waits.append(get_redis().pttl(block))
     assert 100 < waits[0] <= 200
     assert 200 < waits[1] <= 400
@@ -150,4 +150,4 @@ def test_a_successful_login_clears_the_account_s_failures(throttle):
     for i in range(3):
         _try(client, ADMIN_LOGIN, "ops", f"guess{i}")
     assert _try(client, ADMIN_LOGIN, "ops", "right-one").status_code == 302
-    assert list(get_redis().scan_iter(match="login:fail:acct:*")) == []
+    assert list(get_redis().scan_iter(match="login:fail:{acct:*")) == []
