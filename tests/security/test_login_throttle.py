@@ -11,7 +11,7 @@ from django.test import Client
 
 from config.redis import get_redis
 from tests.factories import UserFactory
-from tests.helpers import real_db
+from tests.helpers import on_each_redis, real_db
 
 pytestmark = real_db
 ADMIN_LOGIN = "/admin/login/"
@@ -85,6 +85,7 @@ def test_the_wait_doubles_with_each_failure_and_stops_at_the_cap(throttle):
     assert 800 < waits[3] <= 1000  # the cap: a throttle, never a lockout
 
 
+@on_each_redis  # its counters' scripts, pipelined, on a cluster too
 def test_the_right_password_gets_in_once_the_wait_is_over(throttle):
     throttle.update(FIRST_DELAY_MS=200, MAX_DELAY_SECONDS=1)
     UserFactory(username="ops", password="right-one", is_staff=True)
@@ -95,6 +96,7 @@ def test_the_right_password_gets_in_once_the_wait_is_over(throttle):
     assert _try(client, ADMIN_LOGIN, "ops", "right-one").status_code == 302
 
 
+@on_each_redis  # its counters' scripts, pipelined, on a cluster too
 def test_a_browser_that_logged_in_before_gets_in_while_its_account_is_attacked(throttle):
     UserFactory(username="ops", password="right-one", is_staff=True)
     operator = Client()
