@@ -96,8 +96,9 @@ def _one_run(variant, attempt, stack, spec, shoppers, clean_env, app_env, plan, 
         server, base = start_server(spec, stack.workdir, variant.env(stack, clean_env, app_env))
         try:
             # Warm-up: imports, connection pools (the cluster's slot table), the script on each node.
-            warm = seed.create_sale(title=f"warm-up {variant.label}", stock=2000, limit=1)
-            endpoints._purchase("warm", base, warm, shoppers[:2000], plan, stack.workdir, quota_limit=10)
+            n_warm = min(2000, plan.purchases)
+            warm = seed.create_sale(title=f"warm-up {variant.label}", stock=n_warm, limit=1)
+            endpoints._purchase("warm", base, warm, shoppers[:n_warm], plan, stack.workdir, quota_limit=10)
             sale = seed.create_sale(title=f"{variant.label} #{attempt + 1}", stock=plan.purchases, limit=1)
             res = endpoints._purchase(
                 "purchase", base, sale, shoppers[: plan.purchases], plan, stack.workdir, quota_limit=120

@@ -229,9 +229,7 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
     env = clean_env(stack.env(**app_env))
     t = time.monotonic()
     n_users = (
-        max(args.purchases, 2000)
-        if args.redis_cluster
-        else max(args.purchases, args.sale_users, 2000, endpoints.NAIVE_USERS)
+        args.purchases if args.redis_cluster else max(args.purchases, args.sale_users, 2000, endpoints.NAIVE_USERS)
     )
     shoppers = seed.create_shoppers(n_users)
     log(

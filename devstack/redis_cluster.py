@@ -77,6 +77,12 @@ class ClusterNode(RedisServer):
             host=HOST, port=self.port, socket_timeout=2, retry=Retry(NoBackoff(), 0), decode_responses=True
         )
 
+    def replica_synced(self) -> bool:
+        """True for a master, or for a replica whose link to its master is up."""
+        with contextlib.closing(self.client()) as c:
+            info = c.info("replication")
+        return info["role"] == "master" or info.get("master_link_status") == "up"
+
     def cluster_info(self) -> dict[str, str]:
         with contextlib.closing(self.client()) as c:
             return c.cluster("INFO")
@@ -131,12 +137,14 @@ class RedisClusterServers:
             raise _process.ServerError(f"redis-cli --cluster create failed:\n{done.stdout}\n{done.stderr}")
 
     def wait_ok(self, timeout: float | None = None) -> None:
-        """Until every running node reports cluster_state:ok and knows every other node (a probe, no fixed sleep)."""
+        """Until every running node reports cluster_state:ok and knows every other node, and every
+        replica's link to its master is up (synced): a probe, no fixed sleep."""
         deadline = time.monotonic() + (self.default_timeout if timeout is None else timeout)
         while True:
             infos = [node.cluster_info() for node in self.nodes if node.running]
             if all(i.get("cluster_state") == "ok" and int(i["cluster_known_nodes"]) == len(self.nodes) for i in infos):
-                return
+                if all(node.replica_synced() for node in self.nodes if node.running):
+                    return
             if time.monotonic() >= deadline:
                 raise _process.ServerError(f"Redis Cluster not ok after {timeout}s: {infos}")
             time.sleep(0.05)
