@@ -4,10 +4,11 @@ Every app reaches Redis through ``get_redis()``: a ``redis.Redis`` on one server
 ``REDIS_CLUSTER=true`` a ``redis.RedisCluster`` that discovers the cluster from the one node
 ``REDIS_URL`` names. Scripts are files: ``LuaScripts(folder)`` reads a script once, resolves its
 ``--! include <file>`` lines (Redis 6.2, the embedded server, has no ``FUNCTION``, so scripts share
-Lua code by text, at load time) and registers it with the client once. A call sends EVALSHA and
-loads the script again on NOSCRIPT (after a restart). Every call first checks that its keys share
-one cluster slot (``REDIS_SLOT_CHECK``), on one server too, so a cross-slot script fails in every
-test, not only on a cluster.
+Lua code by text, at load time) and registers it once. A call sends EVALSHA and loads the script
+again on NOSCRIPT (after a restart; on a cluster, on every master); in a cluster pipeline it goes
+as EVAL (see ``ProjectScript``). Every call first checks that its keys share one cluster slot
+(``REDIS_SLOT_CHECK``), on one server too, so a cross-slot script fails in every test, not only
+on a cluster.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class ProjectScript:
 
 
 class LuaScripts:
-    """The scripts of one folder, each read once and registered with the current client once."""
+    """The scripts of one folder, each read and registered once; every call goes to the current client."""
 
     def __init__(self, folder: Path):
         self.folder = folder
