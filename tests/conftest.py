@@ -84,28 +84,22 @@ def redis_cluster(stack, settings, monkeypatch):
     """This test's Redis is the session's 3-master Redis Cluster, emptied: ``get_redis()`` is a
     RedisCluster and the cache is config/cluster_cache.py's backend (REDIS_CLUSTER=true). The
     environment says so too, for the workers and web servers a test starts (they need RabbitMQ)."""
-    from config.redis import reset_redis
+    from tests.support.cluster import use_redis_cluster
 
     if stack.redis_cluster is None:  # only outside CI (tests/support/stack.py)
         pytest.skip(f"no test Redis Cluster: {stack.redis_cluster_error}")
-    cluster = stack.redis_cluster
-    cluster.flush()
-    settings.REDIS_URL, settings.REDIS_CLUSTER = cluster.url, True
-    monkeypatch.setenv("REDIS_URL", cluster.url)
-    monkeypatch.setenv("REDIS_CLUSTER", "true")
-    cache = {**settings.CACHES["default"], "BACKEND": "config.cluster_cache.RedisClusterCache", "LOCATION": cluster.url}
-    settings.CACHES = {**settings.CACHES, "default": cache}
-    reset_redis()
-    yield cluster
-    reset_redis()
+    stack.redis_cluster.flush()
+    with use_redis_cluster(stack.redis_cluster, settings, monkeypatch):
+        yield stack.redis_cluster
 
 
 @pytest.fixture(params=["redis", "redis_cluster"])
 def each_redis(request):
     """Run the test twice: on the single Redis, then on the Redis Cluster (``redis_cluster``).
 
-    Use it as ``pytestmark = pytest.mark.usefixtures("each_redis")`` or on one test; it comes
-    before the test's own fixtures, so a sale they preheat lands on the Redis under test."""
+    Use it as ``on_each_redis`` (tests/helpers.py: ``pytest.mark.usefixtures("each_redis")``), in a
+    module's ``pytestmark`` or on one test; it comes before the test's own fixtures, so a sale they
+    preheat lands on the Redis under test."""
     if request.param == "redis_cluster":
         return request.getfixturevalue("redis_cluster")
     return request.getfixturevalue("stack").redis

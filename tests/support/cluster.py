@@ -1,9 +1,30 @@
-"""Where keys land on the test Redis Cluster: which master owns a slot, and tags that spread."""
+"""The test Redis Cluster: point this process at one, where keys land, tags that spread."""
 
 from __future__ import annotations
 
+import contextlib
+
 import redis
 from redis.crc import key_slot
+
+from config.redis import reset_redis
+
+
+@contextlib.contextmanager
+def use_redis_cluster(cluster, settings, monkeypatch):
+    """This process's Redis (``get_redis()``, the cache) and the environment of the processes a test
+    starts, on ``cluster`` (a devstack RedisClusterServers: the session's, or a test's own with
+    replicas), for the block. ``settings``/``monkeypatch``: the pytest fixtures, undone after the test."""
+    settings.REDIS_URL, settings.REDIS_CLUSTER = cluster.url, True
+    cache = {**settings.CACHES["default"], "BACKEND": "config.cluster_cache.RedisClusterCache", "LOCATION": cluster.url}
+    settings.CACHES = {**settings.CACHES, "default": cache}
+    monkeypatch.setenv("REDIS_URL", cluster.url)
+    monkeypatch.setenv("REDIS_CLUSTER", "true")
+    reset_redis()
+    try:
+        yield cluster
+    finally:
+        reset_redis()
 
 
 def master_of(client: redis.RedisCluster, key: str) -> str:
