@@ -82,11 +82,6 @@ def redis_masters(client: redis.Redis | redis.RedisCluster | None = None) -> lis
     return [client]
 
 
-def scan_keys(match: str, client: redis.Redis | redis.RedisCluster | None = None) -> list[str]:
-    """Every key matching ``match`` on every master (SCAN: never KEYS)."""
-    return [key for master in redis_masters(client) for key in master.scan_iter(match=match, count=1000)]
-
-
 def keys_slot_check(name: str, keys: Sequence[str]) -> None:
     """Refuse a call whose keys span two cluster slots (see REDIS_SLOT_CHECK)."""
     slots = {key_slot(key.encode()) for key in keys}
