@@ -10,11 +10,16 @@ What people never read is exempt, and each exemption is written down here with i
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.template.base import Lexer, TokenType
+from rest_framework.exceptions import APIException
+
+from config.errors import ApplicationError
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ("config", "inventory", "flashsale", "orders", "reconciliation")
@@ -106,7 +111,10 @@ def test_a_script_has_no_untranslated_words(path):
 # --- Python ------------------------------------------------------------------------------------
 GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy", "gettext_noop"}
 LOGGING = {"debug", "info", "warning", "error", "exception", "critical", "warn"}
-# Exceptions whose words are for developers and logs; a visitor sees the generic 404 or 500 page.
+# What an API client or a form shows: their words must be translated. Any other exception's words are for
+# developers and logs (a visitor sees the generic 404 or 500 page).
+PEOPLES_ERRORS = (ApplicationError, APIException, ValidationError)
+# The same, by name, where the module cannot be imported to look the class up.
 DEVELOPER_ERRORS = {
     "ImproperlyConfigured", "ValueError", "TypeError", "RuntimeError", "KeyError", "LookupError", "AssertionError",
     "NotImplementedError", "Http404", "CommandError", "ArgumentTypeError", "ScriptError", "RedisError",
@@ -145,9 +153,26 @@ def _name(node) -> str:
     return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
 
 
+def _for_developers(module, node) -> bool:
+    """Whether ``raise <node>`` raises an exception whose words no visitor reads."""
+    target = node.func if isinstance(node, ast.Call) else node
+    path, found = [], target
+    while isinstance(found, ast.Attribute):
+        path.insert(0, found.attr)
+        found = found.value
+    if not isinstance(found, ast.Name) or module is None:
+        return _name(target) in DEVELOPER_ERRORS
+    cls = getattr(module, found.id, None)
+    for attr in path:
+        cls = getattr(cls, attr, None)
+    if not isinstance(cls, type):
+        return _name(target) in DEVELOPER_ERRORS
+    return issubclass(cls, BaseException) and not issubclass(cls, PEOPLES_ERRORS)
+
+
 class _Prose(ast.NodeVisitor):
-    def __init__(self, lines: list[str]):
-        self.lines, self.found, self.exempt = lines, [], 0
+    def __init__(self, lines: list[str], module=None):
+        self.lines, self.found, self.exempt, self.module = lines, [], 0, module
 
     def _docstring(self, node):
         body = getattr(node, "body", None)
@@ -176,8 +201,9 @@ class _Prose(ast.NodeVisitor):
             (self.exempt_node if is_schema and schema_words else self.visit)(child)
 
     def visit_Raise(self, node):
-        target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-        (self.exempt_node if _name(target) in DEVELOPER_ERRORS else self.generic_visit)(node)
+        (self.exempt_node if node.exc is not None and _for_developers(self.module, node.exc) else self.generic_visit)(
+            node
+        )
 
     def visit_Assert(self, node):
         self.exempt_node(node)
@@ -202,6 +228,7 @@ class _Prose(ast.NodeVisitor):
 @pytest.mark.parametrize("path", list(_python_files()), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_python_has_no_untranslated_prose(path):
     source = path.read_text(encoding="utf-8")
-    finder = _Prose(source.splitlines())
+    dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    finder = _Prose(source.splitlines(), importlib.import_module(dotted.removesuffix(".__init__")))
     finder.visit(ast.parse(source))
     assert finder.found == []
