@@ -51,8 +51,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.db_router.PinPrimaryAfterWriteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The shopper's language: the django_language cookie (set_language), else Accept-Language, else LANGUAGE_CODE.
-    "django.middleware.locale.LocaleMiddleware",
+    # The shopper's language: the django_language cookie (set_language), else Accept-Language, else LANGUAGE_CODE
+    # (Django's LocaleMiddleware without its URL-prefix handling, which the project does not use: config/language.py).
+    "config.language.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

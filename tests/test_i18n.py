@@ -87,6 +87,11 @@ def test_the_language_comes_from_accept_language(replicated, accept, lang):
     assert LANG.search(page("/sales/", accept)).group(1) == lang
 
 
+def test_an_answer_names_its_language_and_varies_by_accept_language():
+    response = APIClient().get("/api/sales/", HTTP_ACCEPT_LANGUAGE=CN)
+    assert (response["Content-Language"], "Accept-Language" in response["Vary"]) == ("zh-hans", True)
+
+
 def test_a_chosen_language_is_remembered_by_cookie_over_accept_language(replicated):
     client = Client()
     response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/sales/"}, HTTP_ACCEPT_LANGUAGE=EN)
