@@ -163,6 +163,9 @@ FLASHSALE = {
     "PERSIST_CLAIM_IDLE_MS": env_int("FLASHSALE_PERSIST_CLAIM_IDLE_MS", 30_000, minimum=100),
     "PERSIST_MAX_DELIVERIES": env_int("FLASHSALE_PERSIST_MAX_DELIVERIES", 5, minimum=1),
     "KICK_DEBOUNCE_MS": env_int("FLASHSALE_KICK_DEBOUNCE_MS", 200, minimum=1),
+    # A split sale's transfer between two buckets: its process credits the home bucket within this
+    # time or leaves it to reconciliation, which completes only transfers older than this.
+    "TRANSFER_TIMEOUT_MS": env_int("FLASHSALE_TRANSFER_TIMEOUT_MS", 5000, minimum=100),
     "SWEEP_INTERVAL": env_int("FLASHSALE_SWEEP_INTERVAL", 1, minimum=1),
     "RATE_USER": env_rate("FLASHSALE_RATE_USER", "10/s"),
     "RATE_IP": env_rate("FLASHSALE_RATE_IP", "50/s"),

@@ -18,8 +18,9 @@ from flashsale.models import FlashSale
 from flashsale.persister_wakeup import persister_wake
 from flashsale.ratelimits import RateLimited, purchase_windows
 from flashsale.tokens import token_sign, token_verify
+from inventory.purchase import BUSY, stock_take
 from inventory.redis_schema import reservation_id_new, sale_keys
-from inventory.services import PurchaseAsk, purchase_token_store, selling_state_set, stock_take
+from inventory.services import PurchaseAsk, purchase_token_store, selling_state_set
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def purchase_accept(
         user_id=claims.user_id,
         quantity=quantity,
         nonce=claims.nonce,
-        reservation_id=reservation_id_new(sale_id),
+        reservation_id=reservation_id_new(sale_id),  # bucket 0's form; stock_take renames it for the home bucket
         idempotency_key=idem_key,
         fingerprint=_fingerprint(quantity, token) if idem_key else "",
         ip_bucket=ip_bucket,
@@ -134,6 +135,8 @@ def purchase_accept(
         if wake:
             persister_wake(sale_id)  # debounced in the script; beat sweeps if this publish is lost
         return Accepted(reservation_id=detail, sale_id=sale_id)
+    if code == BUSY:
+        raise ServiceUnavailable("the sale's units kept moving to other shoppers: try again")
     if code == "RATE_LIMITED":
         raise RateLimited.after_ms(int(detail))
     if code == "NOT_PREHEATED" and not sale_exists(sale_id):

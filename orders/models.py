@@ -17,7 +17,8 @@ LIVE_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)
 
 
 class Order(models.Model):
-    reservation_id = models.CharField(max_length=40, unique=True)
+    # "<sale>[.<bucket>]-<24 hex>": up to 46 characters at the largest sale id the parser accepts.
+    reservation_id = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     sale = models.ForeignKey(FlashSale, on_delete=models.PROTECT, related_name="orders")
     quantity = models.PositiveIntegerField()

@@ -247,11 +247,11 @@ def test_a_purchase_made_as_the_last_drain_ends_is_persisted_without_waiting_for
     real = stream_consumer.wakeup_debounce_clear
     late = []
 
-    def purchase_just_before_the_debounce_is_cleared(*, sale_id):
+    def purchase_just_before_the_debounce_is_cleared(*, sale_id, bucket=0):
         if not late:  # the drain has just read an empty stream; a purchase lands now, and its wake-up is debounced
             late.extend(_buy_many(sale, 1, prefix="late"))
             assert get_redis().exists(keys.wakeup_debounce)  # so no persister was woken for it
-        real(sale_id=sale_id)
+        real(sale_id=sale_id, bucket=bucket)
 
     monkeypatch.setattr(stream_consumer, "wakeup_debounce_clear", purchase_just_before_the_debounce_is_cleared)
     assert reservations_drain(sale_id=sale.pk).handled == 2  # the drain read once more after clearing it
