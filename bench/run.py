@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also run the purchase path on the chosen server with the other --ratelimit setting",
     )
     p.add_argument(
+        "--compare-buckets",
+        type=int,
+        metavar="N",
+        help="also run the purchase path on the chosen server for one hot sale on 1 bucket against N buckets",
+    )
+    p.add_argument(
         "--persist", type=int, help="reservations pre-filled for the persistence run (default 100000; quick 3000)"
     )
     p.add_argument("--persist-one", type=int, help="orders for one-task-per-order (default 10000; quick 300)")
@@ -284,6 +290,25 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
         )
         all_checks += variant.checks
         report.ratelimit_delta(chosen, variant, args.ratelimit, other, log=log)
+
+    if args.compare_buckets:
+        from bench import buckets
+
+        log(
+            f"  purchase path on {chosen.spec.label}, one hot sale on 1 bucket and on {args.compare_buckets} "
+            f"({load_text()}):"
+        )
+        split = buckets.measure_buckets(
+            chosen.spec,
+            env=env,
+            shoppers=shoppers,
+            plan=plan,
+            workdir=stack.workdir,
+            buckets=args.compare_buckets,
+            log=log,
+        )
+        all_checks += split.checks
+        buckets.report(split, log=log)
 
     t = time.monotonic()
     backlog = [c.sale_id for c in all_checks if c.redis_stock is not None]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from config.errors import ServiceUnavailable
 from config.redis import get_redis
 from flashsale.errors import SoldOut
+from flashsale.models import FlashSale
 from flashsale.services import purchase_accept, purchase_token_issue
 from inventory.buckets import buckets_read, stock_transfer
 from inventory.redis_schema import home_bucket, reservation_id_bucket, sale_keys
@@ -23,7 +24,9 @@ from inventory.selectors import bucket_stocks, redis_remaining
 from orders.lifecycle import order_expire_if_due
 from orders.models import LIVE_STATUSES, Order
 from orders.services import reservations_drain
+from reconciliation.errors import RebucketRefused
 from reconciliation.models import ReconciliationRun
+from reconciliation.preheat import sale_preheat
 from reconciliation.services import reconcile_sale
 from tests.factories import live_sale, users
 from tests.helpers import real_db
@@ -177,3 +180,23 @@ def test_after_the_drain_reconciliation_finds_redis_equal_to_the_db_in_sum():
     reservations_drain(sale_id=sale.pk)
     run = reconcile_sale(sale_id=sale.pk)
     assert (run.drift, run.redis_stock, run.db_sold) == (0, 6, 24)
+
+
+def test_changing_the_bucket_count_with_units_in_flight_is_refused():
+    sale = live_sale(quantity=10, stock_buckets=2)
+    (person,) = users(1, prefix="rebucket")
+    assert _buy(sale.pk, person.pk) == "accepted"
+    FlashSale.objects.filter(pk=sale.pk).update(stock_buckets=4)
+    with pytest.raises(RebucketRefused):
+        sale_preheat(sale_id=sale.pk, force=True)
+
+
+def test_after_a_change_of_bucket_count_the_limit_still_counts_what_a_shopper_bought():
+    sale = live_sale(quantity=10, limit=1, stock_buckets=2)
+    person = _homed(users(30, prefix="moved"), 1, 2)[0]
+    assert _buy(sale.pk, person.pk) == "accepted"
+    reservations_drain(sale_id=sale.pk)
+    new_count = next(n for n in range(3, 17) if home_bucket(person.pk, n) != 1)
+    FlashSale.objects.filter(pk=sale.pk).update(stock_buckets=new_count)
+    sale_preheat(sale_id=sale.pk)
+    assert _buy(sale.pk, person.pk) == "limit_reached"
