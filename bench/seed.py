@@ -25,10 +25,10 @@ from flashsale.queue import queue_join
 from flashsale.services import purchase_ask
 from flashsale.tokens import token_sign
 from inventory.models import Sku, Stock
+from inventory.purchase import purchase_script_arguments
 from inventory.redis_schema import home_bucket, reservation_id_new, sale_keys
 from inventory.scripts import script
 from inventory.selectors import sale_bucket_count
-from inventory.services import purchase_script_arguments
 from reconciliation.preheat import sale_preheat
 
 

@@ -18,9 +18,9 @@ from flashsale.models import FlashSale
 from flashsale.persister_wakeup import persister_wake
 from flashsale.ratelimits import RateLimited, purchase_windows
 from flashsale.tokens import token_sign, token_verify
-from inventory.purchase import BUSY, stock_take
+from inventory.purchase import BUSY, PurchaseAsk, stock_take
 from inventory.redis_schema import reservation_id_new, sale_keys
-from inventory.services import PurchaseAsk, purchase_token_store, selling_state_set
+from inventory.services import purchase_token_store, selling_state_set
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,80 @@ bucket pays more: a reading of every bucket, a transfer (three scripts), the pur
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from inventory.buckets import BucketsReading, bucket_count_known, bucket_count_learn, buckets_read, stock_transfer
-from inventory.redis_schema import reservation_id_bucket, reservation_id_new
-from inventory.services import PurchaseAsk, purchase_run
+from inventory.redis_schema import home_bucket, reservation_id_bucket, reservation_id_new, sale_keys
+from inventory.scripts import script
+
+
+@dataclass(frozen=True)
+class PurchaseAsk:
+    """Everything purchase.lua checks and takes, as ids and numbers (its header documents each)."""
+
+    sale_id: int
+    user_id: int
+    quantity: int
+    nonce: str
+    reservation_id: str
+    idempotency_key: str | None = None
+    fingerprint: str = ""  # '' = no Idempotency-Key
+    ip_bucket: str = ""  # the client address as its per-IP limit counts it
+    idempotency_ttl_ms: int = 0
+    reservation_ttl_ms: int = 0
+    wakeup_debounce_ms: int = 0
+    rate_windows: tuple[int, int, int, int] = (0, 0, 0, 0)  # user max, user window ms, IP max, IP window ms
+    hold_ms: int = 0  # how long the accepted units are held unpaid: the payment deadline
+    buckets: int = 1  # the sale's bucket count as the caller knows it: the home bucket follows from it
+    short_ok: bool = False  # answer SHORT rather than SOLD_OUT (a split sale: units can be moved here)
+
+    @property
+    def bucket(self) -> int:
+        return home_bucket(self.user_id, self.buckets)
+
+
+def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
+    """KEYS and ARGV of purchase.lua (the bench pre-fills streams through this too)."""
+    keys = sale_keys(ask.sale_id, ask.bucket)
+    return (
+        [
+            keys.meta,
+            keys.stock,
+            keys.bought,
+            keys.token(ask.user_id),
+            keys.idempotency(ask.user_id, ask.idempotency_key or "-"),
+            keys.stream,
+            keys.reservation(ask.reservation_id),
+            keys.wakeup_debounce,
+            keys.stats,
+            keys.rate_user(ask.user_id),
+            keys.rate_ip(ask.ip_bucket or "-"),
+            keys.holds,
+        ],
+        [
+            ask.user_id,
+            ask.quantity,
+            ask.nonce,
+            ask.reservation_id,
+            ask.fingerprint,
+            ask.idempotency_ttl_ms,
+            ask.reservation_ttl_ms,
+            ask.wakeup_debounce_ms,
+            *ask.rate_windows,
+            ask.hold_ms,
+            ask.buckets,
+            1 if ask.short_ok else 0,
+        ],
+    )
+
+
+def purchase_run(ask: PurchaseAsk) -> tuple[str, str, bool]:
+    """One purchase script call in the ask's home bucket: (code, detail, wake the persister?)."""
+    keys, args = purchase_script_arguments(ask)
+    # One round trip: rate limits, idempotency, window, token, limit and stock, checked and taken atomically.
+    code, detail, wake = script("purchase")(keys=keys, args=args)
+    return code, detail, bool(wake)
+
 
 TRANSFER_ROUNDS = 8
 BUSY = "BUSY"  # the units exist but kept moving away from this shopper: answered 503, try again

@@ -39,7 +39,16 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
             pytest.fail("wrk is not installed (apt-get install wrk): required under CI=true")
         pytest.skip("wrk is not installed (apt-get install wrk)")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--chart", str(tmp_path / "sale.png")],
+        # --compare-buckets: the split sale's purchase path runs (and is checked) here too.
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            "--compare-buckets",
+            "4",
+            "--chart",
+            str(tmp_path / "sale.png"),
+        ],
         cwd=ROOT,
         env=_bench_env(),
         capture_output=True,
@@ -58,3 +67,4 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
     assert float(match["queue_join_rps"]) > 0
     assert float(match["queue_poll_rps"]) > 0
     assert (tmp_path / "sale.png").stat().st_size > 0
+    assert "one hot sale, 1 bucket:" in proc.stdout, output[-4000:]
