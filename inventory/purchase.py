@@ -89,6 +89,8 @@ BUSY = "BUSY"  # the units exist but kept moving away from this shopper: answere
 
 def _for_buckets(ask: PurchaseAsk, buckets: int) -> PurchaseAsk:
     """The ask aimed at the home bucket of ``buckets``, its reservation id naming that bucket."""
+    if buckets == 1 and ask.buckets == 1 and not ask.short_ok and reservation_id_bucket(ask.reservation_id) == 0:
+        return ask  # the one-bucket sale, as always: nothing to change
     ask = replace(ask, buckets=buckets, short_ok=buckets > 1)
     if reservation_id_bucket(ask.reservation_id) != ask.bucket:
         ask = replace(ask, reservation_id=reservation_id_new(ask.sale_id, ask.bucket))
