@@ -17,11 +17,11 @@ from inventory.selectors import bucket_stocks
 from orders.selectors import sales_with_reservations_in_stream
 from reconciliation.preheat import sale_preheat
 from tests.factories import UserFactory, live_sale, users
-from tests.helpers import buy, client_for, real_db
+from tests.helpers import buy, client_for, on_each_redis, real_db
 from tests.ops.test_health_and_metrics import scrape, value
 from tests.support.queue import queue_sale, wait_for
 
-pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
+pytestmark = [real_db, on_each_redis, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
 
 @pytest.fixture
