@@ -82,7 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compare-buckets",
         type=int,
         metavar="N",
-        help="also run the purchase path on the chosen server for one hot sale on 1 bucket against N buckets",
+        help="also run the purchase path on the chosen server for one hot sale on 1 bucket against N buckets "
+        "(with --redis-cluster: on each Redis kind)",
     )
     p.add_argument(
         "--persist", type=int, help="reservations pre-filled for the persistence run (default 100000; quick 3000)"

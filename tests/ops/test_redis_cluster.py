@@ -118,9 +118,8 @@ def test_on_the_cluster_a_split_sale_sells_from_every_master(redis_cluster):
     )
     sale = live_sale(quantity=30, stock_buckets=3, pk=spread)
     people = users(60, prefix="masters")
-    buyers = [
-        next(u for u in people if home_bucket(u.pk, 3) == b) for b in range(3)
-    ]  # one shopper at home in each bucket
+    # One shopper at home in each bucket.
+    buyers = [next(u for u in people if home_bucket(u.pk, 3) == b) for b in range(3)]
     assert [buy(client_for(u), sale.pk).status_code for u in buyers] == [202] * 3
     masters = {master_of(client, sale_keys(sale.pk, b).stream) for b in range(3)}
     assert len(masters) == 3
