@@ -117,6 +117,8 @@ CACHES = {
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT},
     }
 }
+# The session's user from the cache (config/auth_cache.py): no DB query per request on a warm cache.
+AUTHENTICATION_BACKENDS = ["config.authentication.CachedModelBackend"]
 SESSION_ENGINE = "config.sessions"  # cached_db, with a cache-only read for the cached pages
 
 # --- Celery -----------------------------------------------------------------------------

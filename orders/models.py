@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from flashsale.models import FlashSale
+from orders.numbers import order_number_new
 
 
 class OrderStatus(models.TextChoices):
@@ -17,6 +18,8 @@ LIVE_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)
 
 
 class Order(models.Model):
+    # The public order number (API, pages, admin search); the integer key stays internal.
+    number = models.UUIDField(unique=True, default=order_number_new, editable=False)
     reservation_id = models.CharField(max_length=40, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     sale = models.ForeignKey(FlashSale, on_delete=models.PROTECT, related_name="orders")
@@ -43,7 +46,7 @@ class Order(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive")]
 
     def __str__(self):
-        return f"Order #{self.pk} ({self.status})"
+        return f"Order {self.number} ({self.status})"
 
     @property
     def amount(self):
