@@ -116,6 +116,12 @@ def cached(
         return _unpack(entry.value)
     lock = f"{key}:lock"
     if _quiet(cache.add, lock, 1, LOCK_SECONDS, default=True):
+        # Read once more under the lock: a request that saw the old copy just before another
+        # finished its rebuild (and let go of the lock) must not rebuild it a second time.
+        entry, version = _quiet(_read, key, version_key, default=(None, version))
+        if entry is not None and entry.version == version and entry.fresh_until > time.time():
+            _quiet(cache.delete, lock)
+            return _unpack(entry.value)
         return _rebuild(key, version, load, fresh_seconds, stale_seconds, missing_seconds, lock)
     if usable:
         return _unpack(entry.value)  # stale after a plain expiry, while one request rebuilds it

@@ -35,24 +35,36 @@ def _encode(direction: str, value) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+class NoSuchPage(ApplicationError):
+    """A cursor we did not make: it points at no page (404, as for any unknown resource)."""
+
+    code = "not_found"
+
+    def __init__(self):
+        super().__init__("No such page: send a cursor from a `next` or `previous` link.")
+
+
 def cursor_decode(cursor: str) -> tuple[str, str]:
-    """("after" | "before", value); ApplicationError ``invalid`` for anything else."""
+    """("after" | "before", value); NoSuchPage for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         direction, value = json.loads(raw)
     except (binascii.Error, ValueError, TypeError):
-        raise ApplicationError(details={"cursor": ["Invalid cursor."]}) from None
+        raise NoSuchPage() from None
     if direction not in ("after", "before") or not isinstance(value, str) or len(value) > 64:
-        raise ApplicationError(details={"cursor": ["Invalid cursor."]})
+        raise NoSuchPage()
     return direction, value
 
 
-def page_size_parse(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ApplicationError(details={"page_size": [f"An integer from 1 to {MAX_PAGE_SIZE}."]})
-    return int(raw)
+def query_validated(serializer_class, request) -> dict:
+    """The query's parameters through ``serializer_class``. A declared parameter sent empty
+    (``?cursor=``) is refused: DRF would silently take it as absent, which the schema does not say."""
+    empty = [name for name in serializer_class().fields if request.query_params.get(name) == ""]
+    if empty:
+        raise ApplicationError(details={name: ["This field may not be blank."] for name in empty})
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
 
 
 def keyset_page(qs: QuerySet, *, column: str, size: int, cursor: str | None, parse=str) -> Page:
@@ -62,7 +74,7 @@ def keyset_page(qs: QuerySet, *, column: str, size: int, cursor: str | None, par
     try:
         at = parse(at) if at is not None else None
     except ValueError:
-        raise ApplicationError(details={"cursor": ["Invalid cursor."]}) from None
+        raise NoSuchPage() from None
     if direction == "after":
         rows = list((qs.filter(**{f"{column}__lt": at}) if at is not None else qs).order_by(f"-{column}")[: size + 1])
         more, items = len(rows) > size, rows[:size]

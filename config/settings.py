@@ -114,7 +114,14 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT},
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            # Why blocking: past 200 concurrent cache calls in one process a caller waits (up to 2 s)
+            # for a connection instead of failing; every cached read goes through this pool.
+            "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+            "CONNECTION_POOL_KWARGS": {"max_connections": 200, "timeout": 2},
+        },
     }
 }
 # The session's user from the cache (config/auth_cache.py): no DB query per request on a warm cache.

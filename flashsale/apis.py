@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from config.fields import StrictCharField, StrictIntegerField
 from config.openapi import errors_documented
-from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_links
+from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_links, query_validated
 from flashsale import purchase_api, selectors, services
 from flashsale.captcha import captcha_consume, captcha_new
 from flashsale.errors import SaleNotFound
@@ -52,11 +52,11 @@ class SaleListApi(APIView):
             },
         ),
         description=f"The sales, newest first, {DEFAULT_PAGE_SIZE} a page unless `page_size` says otherwise.",
+        operation_id="sales_list",
     )
     def get(self, request):
-        query = self.QuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        size, cursor = query.validated_data.get("page_size", DEFAULT_PAGE_SIZE), query.validated_data.get("cursor")
+        q = query_validated(self.QuerySerializer, request)
+        size, cursor = q.get("page_size", DEFAULT_PAGE_SIZE), q.get("cursor")
         if cursor:
             page = selectors.sales_page(size=size, cursor=cursor)
         else:  # the first page is what every visitor asks: from the cache
@@ -68,7 +68,7 @@ class SaleListApi(APIView):
 class SaleDetailApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=SaleOutputSerializer)
+    @extend_schema(responses=SaleOutputSerializer, operation_id="sales_retrieve")
     def get(self, request, sale_id: int):
         sale = selectors.sale_get_cached(sale_id=sale_id)
         if sale is None:

@@ -118,9 +118,7 @@ def sale_detail_html(sale_id: int) -> str | None:
             ),
         )
 
-    return cached_html(
-        f"{selectors.sale_tag(sale_id)}:sale", render, version_key=selectors.sale_version_key(sale_id)
-    )
+    return cached_html(f"{selectors.sale_tag(sale_id)}:sale", render, version_key=selectors.sale_version_key(sale_id))
 
 
 def server_now_ms() -> int:

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import errors_documented
-from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_links
+from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_links, query_validated
 from orders import lifecycle, read_cache, selectors
 from orders.errors import OrderNotFound
 from orders.models import OrderStatus
@@ -82,11 +82,10 @@ class OrderListApi(APIView):
             },
         ),
         description=f"Your orders, newest first, {DEFAULT_PAGE_SIZE} a page unless `page_size` says otherwise.",
+        operation_id="orders_list",
     )
     def get(self, request):
-        query = self.QuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        q = query.validated_data
+        q = query_validated(self.QuerySerializer, request)
         size = q.get("page_size", DEFAULT_PAGE_SIZE)
         user_id = request.user.id
         if q.keys() <= {"page_size"}:  # the first page, unfiltered: the one every shopper polls
@@ -101,7 +100,7 @@ class OrderListApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(responses=OrderOutputSerializer, operation_id="orders_retrieve")
     def get(self, request, number):
         data = read_cache.order_detail(user_id=request.user.id, number=number, render=order_data)
         if data is None:
@@ -110,7 +109,7 @@ class OrderDetailApi(APIView):
 
 
 class OrderHistoryApi(APIView):
-    @extend_schema(responses=HistoryOutputSerializer(many=True))
+    @extend_schema(responses=HistoryOutputSerializer(many=True), operation_id="orders_history_list")
     def get(self, request, number):
         rows = selectors.history_for_user(user_id=request.user.id, number=number)
         if rows is None:

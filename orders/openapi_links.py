@@ -16,6 +16,7 @@ def _order(operation_id: str, pointer: str) -> dict:
 def _order_links(pointer: str) -> dict:
     return {
         "Order": _order("orders_retrieve", pointer),
+        "OrderHistory": _order("orders_history_list", pointer),
         "PayOrder": _order("orders_pay_create", pointer),
         "CancelOrder": _order("orders_cancel_create", pointer),
     }
