@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
+from rest_framework import serializers
 
 from config.errors import ApplicationError
 
@@ -54,6 +55,16 @@ def cursor_decode(cursor: str) -> tuple[str, str]:
     if direction not in ("after", "before") or not isinstance(value, str) or len(value) > 64:
         raise NoSuchPage()
     return direction, value
+
+
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # URL-safe base64 without padding, as _encode writes it
+
+
+def cursor_field():
+    """The ``cursor`` query parameter: its alphabet in the schema, its meaning checked on use."""
+    return serializers.RegexField(
+        CURSOR_PATTERN, required=False, max_length=200, help_text="from a `next` or `previous` link"
+    )
 
 
 def query_validated(serializer_class, request) -> dict:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from config.fields import StrictCharField, StrictIntegerField
 from config.openapi import errors_documented
-from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_links, query_validated
+from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, cursor_field, page_links, query_validated
 from flashsale import purchase_api, selectors, services
 from flashsale.captcha import captcha_consume, captcha_new
 from flashsale.errors import SaleNotFound
@@ -38,7 +38,7 @@ class SaleListApi(APIView):
     permission_classes = [AllowAny]
 
     class QuerySerializer(serializers.Serializer):
-        cursor = serializers.CharField(required=False, max_length=200, help_text="from `next` or `previous`")
+        cursor = cursor_field()
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 
     @extend_schema(

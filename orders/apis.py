@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import errors_documented
-from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_links, query_validated
+from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, cursor_field, page_links, query_validated
 from orders import lifecycle, read_cache, selectors
 from orders.errors import OrderNotFound
 from orders.models import OrderStatus
@@ -66,7 +66,7 @@ class ReservationStatusApi(APIView):
 
 class OrderListApi(APIView):
     class QuerySerializer(serializers.Serializer):
-        cursor = serializers.CharField(required=False, max_length=200, help_text="from `next` or `previous`")
+        cursor = cursor_field()
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
         status = serializers.ChoiceField(required=False, choices=OrderStatus.choices)
         sale = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

@@ -106,8 +106,10 @@
           FS.say(result.state === "paid" ? "done" : "error", result.text);
           var badge = button.closest("li") && button.closest("li").querySelector("[data-order-status]");
           if (result.state === "paid" && badge) badge.textContent = "Paid";
-          if (result.state === "error") button.disabled = false;
-          else button.remove();
+          if (result.state === "error") { button.disabled = false; return; }
+          var card = button.closest("li");  // paid or closed: nothing left to cancel either
+          if (card) card.querySelectorAll("[data-cancel-order]").forEach(function (el) { el.remove(); });
+          button.remove();
         });
       });
     });

@@ -25,7 +25,7 @@ from tests.support.processes import BIN, ROOT, start_gunicorn, start_worker
 
 pytestmark = [real_db, pytest.mark.slow]
 
-CLI_TIMEOUT = 450  # seconds; a run takes well under it (docs/reliability.md)
+CLI_TIMEOUT = 150  # seconds; a run takes well under it (docs/reliability.md)
 # The load-test switches: tokens without a captcha, no rate limits (the fuzzer is one client).
 APP_ENV = {"FLASHSALE_CAPTCHA_REQUIRED": "false", "RATELIMIT_ENABLE": "false", "ALLOW_LOAD_TEST_SWITCHES": "true"}
 
