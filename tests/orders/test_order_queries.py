@@ -223,3 +223,13 @@ def test_token_requests_are_limited_per_network(throttle):
         for i in range(free + 2)  # another name each time: only the network's count can stop it
     ]
     assert answers[-1].status_code == 429
+
+
+def test_the_admin_finds_an_order_by_its_number_and_still_by_username():
+    sale, shopper = SaleFactory(), UserFactory(username="findme")
+    order = _orders(shopper, sale, 1)[0]
+    client = Client()
+    client.force_login(UserFactory(username="ops", is_staff=True, is_superuser=True))
+    by_number = client.get("/admin/orders/order/", {"q": str(order.number)}).content.decode()
+    assert order.reservation_id in by_number
+    assert order.reservation_id in client.get("/admin/orders/order/", {"q": "findme"}).content.decode()
