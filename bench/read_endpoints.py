@@ -5,7 +5,7 @@
 (g) sale read: ``GET /api/sales/{id}/`` with no credential (the row from the cache, the units
     left from Redis).
 
-Each is run once to warm the cache (every row is read), then measured.
+Each row is read once first (a quota run: the cache is then warm for every row), then measured.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ def _measure(name: str, base: str, rows: list[tuple[str, str]], plan, workdir: P
     data = workdir / f"rows-{name}.txt"
     data.write_text("".join(f"{token} {path}\n" for token, path in rows))
     env = {"BENCH_DATA": str(data)}
-    kwargs = {"threads": plan.threads, "connections": plan.connections, "env": env}
-    run_wrk(f"warm-{name}", base, "get_rows.lua", duration=plan.warmup, **kwargs)
-    return run_wrk(name, base, "get_rows.lua", duration=plan.duration, count_statuses={"200"}, **kwargs)
+    kwargs = {"threads": plan.threads, "connections": plan.connections}
+    # Every row once (a quota run), so the measured run reads a warm cache only.
+    warm_env = {**env, "BENCH_ONCE": "1"}
+    run_wrk(f"warm-{name}", base, "get_rows.lua", duration=max(60, len(rows) / 20), env=warm_env, quota=True, **kwargs)
+    return run_wrk(name, base, "get_rows.lua", duration=plan.duration, env=env, count_statuses={"200"}, **kwargs)
 
 
 def measure_order_read(base: str, shoppers: list[seed.Shopper], plan, workdir: Path, *, label: str) -> LoadResult:
