@@ -15,6 +15,8 @@ from pathlib import Path
 from bench import seed
 from bench.load import LoadResult, run_wrk
 
+READERS = 1000  # shoppers whose orders are read
+
 
 def _measure(name: str, base: str, rows: list[tuple[str, str]], plan, workdir: Path) -> LoadResult:
     data = workdir / f"rows-{name}.txt"

@@ -59,6 +59,7 @@ def token_owner(key: str) -> tuple[int, bool] | None:
         stale_seconds=STALE_SECONDS,
         missing_seconds=MISSING_SECONDS,
         version_key=_token_version_key(key),
+        single_flight_when_absent=False,  # one client sends its token: no herd to hold back
     )
 
 
@@ -72,6 +73,7 @@ def user_row(user_id: int):
         stale_seconds=STALE_SECONDS,
         missing_seconds=MISSING_SECONDS,
         version_key=_user_version_key(user_id),
+        single_flight_when_absent=False,
     )
 
 

@@ -103,9 +103,12 @@ def cached(
     stale_seconds: float = 0,
     missing_seconds: float = 2,
     version_key: str | None = None,
+    single_flight_when_absent: bool = True,
 ) -> Any:
     """``load()``'s value through the cache (see the module's docstring). ``key`` and
-    ``version_key`` must share a hash tag."""
+    ``version_key`` must share a hash tag. ``single_flight_when_absent=False``: with no entry at
+    all, load without the lock (two round trips fewer), for keys that one client alone reads
+    (an API token); an expired entry is still rebuilt by one request only."""
     try:
         entry, version = _read(key, version_key)
     except Exception:
@@ -114,14 +117,17 @@ def cached(
     usable = entry is not None and entry.version == version
     if usable and entry.fresh_until > time.time():
         return _unpack(entry.value)
+    if entry is None and not single_flight_when_absent:
+        return _rebuild(key, version, load, fresh_seconds, stale_seconds, missing_seconds, None)
     lock = f"{key}:lock"
     if _quiet(cache.add, lock, 1, LOCK_SECONDS, default=True):
-        # Read once more under the lock: a request that saw the old copy just before another
-        # finished its rebuild (and let go of the lock) must not rebuild it a second time.
-        entry, version = _quiet(_read, key, version_key, default=(None, version))
-        if entry is not None and entry.version == version and entry.fresh_until > time.time():
-            _quiet(cache.delete, lock)
-            return _unpack(entry.value)
+        if entry is not None:
+            # Read once more under the lock: a request that saw the old copy just before another
+            # finished its rebuild (and let go of the lock) must not rebuild it a second time.
+            entry, version = _quiet(_read, key, version_key, default=(None, version))
+            if entry is not None and entry.version == version and entry.fresh_until > time.time():
+                _quiet(cache.delete, lock)
+                return _unpack(entry.value)
         return _rebuild(key, version, load, fresh_seconds, stale_seconds, missing_seconds, lock)
     if usable:
         return _unpack(entry.value)  # stale after a plain expiry, while one request rebuilds it
