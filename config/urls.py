@@ -30,7 +30,7 @@ api = [
     path("reservations/<str:reservation_id>", order_apis.ReservationStatusApi.as_view(), name="reservation"),
     path("orders/", order_apis.OrderListApi.as_view(), name="order-list"),
     # By the public number only: an integer (the old URLs) matches nothing here and is a JSON 404.
-    path("orders/<uuid:number>/", order_apis.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<uuid:number>/", order_apis.order_detail_view, name="order-detail"),
     path("orders/<uuid:number>/history", order_apis.OrderHistoryApi.as_view(), name="order-history"),
     path("orders/<uuid:number>/pay", order_apis.OrderPayApi.as_view(), name="order-pay"),
     path("orders/<uuid:number>/cancel", order_apis.OrderCancelApi.as_view(), name="order-cancel"),
