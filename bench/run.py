@@ -42,6 +42,11 @@ FINAL_KEYS = (
     "queue_poll_rps",
     "queue_join_vs_purchase",
     "queue_poll_vs_purchase",
+    "order_read_rps",
+    "order_read_p99_ms",
+    "sale_read_rps",
+    "sale_read_p99_ms",
+    "order_read_vs_purchase",
 )
 FULL_SERVERS = "gunicorn-sync:2,gunicorn-gthread:4x4,granian:2x2,granian:2x4,granian:3x2,granian:4x1"
 
@@ -291,6 +296,7 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
     all_checks = [c for r in runs for c in r.checks]
     report.endpoint_table(runs, chosen, log=log)
     report.queue_table(runs, chosen, log=log)
+    report.reads_table(runs, chosen, log=log)
 
     if args.compare_ratelimit:
         other = "off" if args.ratelimit == "raised" else "raised"

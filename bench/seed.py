@@ -29,6 +29,7 @@ from inventory.purchase import purchase_script_arguments
 from inventory.redis_schema import home_bucket, reservation_id_new, sale_keys
 from inventory.scripts import script
 from inventory.selectors import sale_bucket_count
+from orders.models import Order
 from reconciliation.preheat import sale_preheat
 
 
@@ -87,6 +88,27 @@ def create_sale(
         sale_preheat(sale_id=sale.pk)
         sale.refresh_from_db()
     return sale
+
+
+def create_orders(sale: FlashSale, shoppers: list[Shopper], *, batch: int = 5000) -> list[str]:
+    """One pending order per shopper, as the persister writes them; their numbers, in order."""
+    now, made = timezone.now(), []
+    for lo in range(0, len(shoppers), batch):
+        orders = [
+            Order(
+                reservation_id=reservation_id_new(sale.pk),
+                user_id=s.user_id,
+                sale=sale,
+                quantity=1,
+                price=sale.price,
+                reserved_at=now,
+                expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
+            )
+            for s in shoppers[lo : lo + batch]
+        ]
+        Order.objects.bulk_create(orders)
+        made += [str(o.number) for o in orders]
+    return made
 
 
 def write_users_file(path: Path, shoppers: list[Shopper]) -> Path:

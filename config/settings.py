@@ -114,6 +114,13 @@ REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT_MS", 2000, minimum=50) / 10
 # Refuse any script called with keys of two cluster slots, on one server too (config/redis.py).
 REDIS_SLOT_CHECK = env_bool("REDIS_SLOT_CHECK", True)
 REDIS_CACHE_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT}
+if not REDIS_CLUSTER:
+    # Why blocking: past 200 concurrent cache calls in one process a caller waits (up to 2 s)
+    # for a connection instead of failing; every cached read goes through this pool.
+    REDIS_CACHE_OPTIONS |= {
+        "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+        "CONNECTION_POOL_KWARGS": {"max_connections": 200, "timeout": 2},
+    }
 # django-redis has no cluster client: on a cluster the cache is config/cluster_cache.py's backend.
 REDIS_CACHE_BACKEND = "config.cluster_cache.RedisClusterCache" if REDIS_CLUSTER else "django_redis.cache.RedisCache"
 CACHES = {
@@ -124,6 +131,8 @@ CACHES = {
         "OPTIONS": REDIS_CACHE_OPTIONS,
     }
 }
+# The session's user from the cache (config/auth_cache.py): no DB query per request on a warm cache.
+AUTHENTICATION_BACKENDS = ["config.authentication.CachedModelBackend"]
 SESSION_ENGINE = "config.sessions"  # cached_db, with a cache-only read for the cached pages
 
 # --- Celery -----------------------------------------------------------------------------

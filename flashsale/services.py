@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from config.db_router import pinned_to_primary
 from config.errors import ServiceUnavailable
 from config.redis import UNAVAILABLE as REDIS_UNAVAILABLE
 from config.redis import get_redis
@@ -17,6 +16,7 @@ from flashsale.errors import SCRIPT_REFUSALS, BadToken, NotAdmitted, SaleNotFoun
 from flashsale.models import FlashSale
 from flashsale.persister_wakeup import persister_wake
 from flashsale.ratelimits import RateLimited, purchase_windows
+from flashsale.selectors import sale_known_cached
 from flashsale.tokens import token_sign, token_verify
 from inventory.purchase import BUSY, PurchaseAsk, stock_take
 from inventory.redis_schema import reservation_id_new, sale_keys
@@ -36,13 +36,11 @@ class Accepted:
 
 
 def sale_exists(sale_id: int) -> bool:
-    """For refusal paths only: Redis first (a preheated sale exists), then the replica, then the primary."""
+    """For refusal paths only: Redis first (a preheated sale exists), then the primary behind the
+    cache (an unknown id's answer is cached briefly, so a flood on unknown sales stays off the DB)."""
     if get_redis().exists(sale_keys(sale_id).meta):
         return True
-    if FlashSale.objects.filter(pk=sale_id).exists():
-        return True
-    with pinned_to_primary():  # the replica may not have a sale created a moment ago
-        return FlashSale.objects.filter(pk=sale_id).exists()
+    return sale_known_cached(sale_id=sale_id)
 
 
 def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:

@@ -291,7 +291,7 @@ def _fields(fields: dict | list | None) -> dict | None:
 class ReservationRecord:
     status: str  # pending | created | failed
     user_id: int | None
-    order_id: int | None
+    order_number: str | None
     reason: str
 
 
@@ -299,10 +299,10 @@ def reservation_record_parse(fields: dict) -> ReservationRecord | None:
     """The status hash as purchase.lua and settle.lua write it; None when there is none."""
     if not fields:
         return None
-    user, order = fields.get("user", ""), fields.get("order_id", "")
+    user, order = fields.get("user", ""), fields.get("order_number", "")
     return ReservationRecord(
         fields.get("status", ""),
         int(user) if user.isdigit() else None,
-        int(order) if order.isdigit() else None,
+        order or None,
         fields.get("reason", ""),
     )

@@ -194,7 +194,7 @@ class Settled:
     user_id: int
     quantity: int
     outcome: str  # 'created' | 'failed'
-    order_id: int | None
+    order_number: str | None  # the order's public number
     reason: str = ""
 
 
@@ -205,7 +205,7 @@ def reservations_settle(*, sale_id: int, settled: list[Settled], reservation_ttl
     keys = sale_keys(sale_id, bucket)
     args: list = [CONSUMER_GROUP, reservation_ttl_ms]
     for s in settled:
-        args += [s.entry_id, s.reservation_id, s.user_id, s.quantity, s.outcome, s.order_id or "", s.reason]
+        args += [s.entry_id, s.reservation_id, s.user_id, s.quantity, s.outcome, s.order_number or "", s.reason]
     # Why a script: ack, delete, in-flight counter, failure refund and status must move together.
     return script("settle")(
         keys=[

@@ -20,6 +20,7 @@ from orders import bulk, stream_consumer
 from orders.consistency import note_user_writes
 from orders.metrics import persist_batch_record
 from orders.models import Order, OrderStatus
+from orders.read_cache import orders_changed
 from orders.stream_consumer import Outcome
 
 logger = logging.getLogger(__name__)
@@ -40,11 +41,11 @@ def _existing(entries: list[StreamEntry]) -> dict[str, Outcome]:
     rows = (
         Order.objects.using(PRIMARY)
         .filter(reservation_id__in=[e.reservation_id for e in entries])
-        .values_list("reservation_id", "id", "status", "failure_reason")
+        .values_list("reservation_id", "number", "status", "failure_reason")
     )
     return {
-        rid: Outcome("failed" if status == OrderStatus.FAILED else "created", pk, reason)
-        for rid, pk, status, reason in rows
+        rid: Outcome("failed" if status == OrderStatus.FAILED else "created", str(number), reason)
+        for rid, number, status, reason in rows
     }
 
 
@@ -65,16 +66,18 @@ def _write_batch(
                 if e.reservation_id not in failed and not _take_stock(sale.sku_id, e.quantity)
             }
         ids = bulk.insert_orders(sale=sale, entries=new, failed=failed, now=timezone.now())
-        bulk.insert_history(order_ids=list(ids.values()))
+        bulk.insert_history(order_ids=[pk for pk, _ in ids.values()])
         units = sum(e.quantity for e in new if e.reservation_id not in failed)
         # Why last: every batch of the SKU needs this one row, so its lock is taken just before COMMIT.
         if not one_by_one and units and not _take_stock(sale.sku_id, units):
             raise _BatchExceedsStock()  # rolls the batch back; written again below, entry by entry
-    note_user_writes({e.user_id for e in new})
+    buyers = {e.user_id for e in new}
+    note_user_writes(buyers)
+    orders_changed(buyers)  # after the GTID is noted: their cached order reads load anew
     outcomes = dict(existing)
     for e in new:
         reason = failed.get(e.reservation_id, "")
-        outcomes[e.reservation_id] = Outcome("failed" if reason else "created", ids[e.reservation_id], reason)
+        outcomes[e.reservation_id] = Outcome("failed" if reason else "created", ids[e.reservation_id][1], reason)
     return outcomes
 
 

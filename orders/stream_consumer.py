@@ -33,7 +33,7 @@ class Batch(NamedTuple):
 @dataclass(frozen=True)
 class Outcome:
     status: str  # 'created' | 'failed'
-    order_id: int | None
+    order_number: str | None
     reason: str = ""
 
 
@@ -116,7 +116,7 @@ def settle(*, sale_id: int, entries: list[StreamEntry], outcomes: dict[str, Outc
     settled = []
     for e in entries:
         o = outcomes[e.reservation_id]
-        settled.append(Settled(e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_id, o.reason))
+        settled.append(Settled(e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_number, o.reason))
     return reservations_settle(
         sale_id=sale_id,
         settled=settled,

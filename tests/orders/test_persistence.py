@@ -88,7 +88,7 @@ def test_a_reservation_the_db_stock_cannot_cover_fails_visibly_and_its_stock_ret
     assert status == {
         "reservation_id": failed[0].reservation_id,
         "status": "failed",
-        "order_id": failed[0].pk,
+        "order_number": str(failed[0].number),
         "reason": "out_of_stock",
     }
     assert set(rids) == set(o.reservation_id for o in orders)
@@ -169,7 +169,7 @@ def test_an_entry_the_database_refuses_is_isolated_parked_and_its_neighbours_per
     assert owner.get(f"/api/reservations/{victim}").json() == {
         "reservation_id": victim,
         "status": "failed",
-        "order_id": None,
+        "order_number": None,
         "reason": "unprocessable",
     }
     assert redis_stock(sale.pk) == 100 - 12  # the refused reservation's unit went back
