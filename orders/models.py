@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from flashsale.models import FlashSale
+from orders.numbers import order_number_new
 
 
 class OrderStatus(models.TextChoices):
@@ -18,7 +19,10 @@ LIVE_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)
 
 
 class Order(models.Model):
-    reservation_id = models.CharField(_("reservation id"), max_length=40, unique=True)
+    # The public order number (API, pages, admin search); the integer key stays internal.
+    number = models.UUIDField(_("order number"), unique=True, default=order_number_new, editable=False)
+    # "<sale>[.<bucket>]-<24 hex>": up to 46 characters at the largest sale id the parser accepts.
+    reservation_id = models.CharField(_("reservation id"), max_length=64, unique=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("user")
     )
@@ -52,7 +56,7 @@ class Order(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive")]
 
     def __str__(self):
-        return f"Order #{self.pk} ({self.status})"
+        return _("Order %(number)s (%(status)s)") % {"number": self.number, "status": self.get_status_display()}
 
     @property
     def amount(self):

@@ -111,12 +111,12 @@
   };
 
   // Pay an order. Resolves one of: paid | closed | unavailable (no payment endpoint) | error.
-  FS.pay = function (orderId) {
-    return FS.api("POST", "/api/orders/" + orderId + "/pay", {}).then(function (r) {
-      var id = { id: orderId };
-      if (r.ok) return { state: "paid", text: FS.t(gettext("Paid: order #%(id)s is confirmed. Thank you!"), id) };
-      if (r.data.code === "already_paid") return { state: "paid", text: FS.t(gettext("Order #%(id)s is already paid."), id) };
-      if (r.data.code === "order_closed") return { state: "closed", text: FS.t(gettext("Order #%(id)s can no longer be paid: it expired or was cancelled."), id) };
+  FS.pay = function (number) {
+    return FS.api("POST", "/api/orders/" + number + "/pay", {}).then(function (r) {
+      var n = { number: number };
+      if (r.ok) return { state: "paid", text: FS.t(gettext("Paid: order %(number)s is confirmed. Thank you!"), n) };
+      if (r.data.code === "already_paid") return { state: "paid", text: FS.t(gettext("Order %(number)s is already paid."), n) };
+      if (r.data.code === "order_closed") return { state: "closed", text: FS.t(gettext("Order %(number)s can no longer be paid: it expired or was cancelled."), n) };
       if (r.data.code === "payment_declined") return { state: "error", text: gettext("The payment was declined. Your order still awaits payment: please try again.") };
       if (r.status === 404 || r.status === 405) return { state: "unavailable", text: gettext("Online payment is not open yet. Your order is kept in My orders until its deadline.") };
       if (r.status === 401) { window.location.href = "/login/?next=" + encodeURIComponent(location.pathname); }
@@ -143,15 +143,47 @@
           FS.say(result.state === "paid" ? "done" : "error", result.text);
           var badge = button.closest("li") && button.closest("li").querySelector("[data-order-status]");
           if (result.state === "paid" && badge) badge.textContent = gettext("Paid");
-          if (result.state === "error") button.disabled = false;
-          else button.remove();
+          if (result.state === "error") { button.disabled = false; return; }
+          var card = button.closest("li");  // paid or closed: nothing left to cancel either
+          if (card) card.querySelectorAll("[data-cancel-order]").forEach(function (el) { el.remove(); });
+          button.remove();
+        });
+      });
+    });
+  }
+
+  // Cancel an unpaid order from My orders, after the shopper confirms (the POST carries the CSRF token).
+  function wireCancelButtons() {
+    document.querySelectorAll("[data-cancel-order]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        if (button.disabled) return;
+        if (!window.confirm(button.dataset.confirm)) return;
+        button.disabled = true;
+        var number = button.dataset.cancelOrder;
+        FS.api("POST", "/api/orders/" + number + "/cancel", {}).then(function (r) {
+          var card = button.closest("li");
+          if (r.ok && card) {
+            var badge = card.querySelector("[data-order-status]");
+            if (badge) { badge.textContent = gettext("Cancelled"); badge.className = "badge status-cancelled"; }
+            card.querySelectorAll("[data-pay-order], [data-cancel-order], .order-deadline").forEach(function (el) { el.remove(); });
+            FS.say("done", FS.t(gettext("Order %(number)s is cancelled. Nothing was charged."), { number: number }));
+          } else {
+            FS.say("error", (r.data && r.data.message) || gettext("The order could not be cancelled. Please try again."));
+            button.disabled = false;
+          }
+        }, function () {
+          FS.say("error", gettext("Network problem: we could not reach the shop. Please try again."));
+          button.disabled = false;
         });
       });
     });
   }
 
   // The pages write their times in the shop's zone already (the server renders them): nothing to rewrite.
-  document.addEventListener("DOMContentLoaded", wirePayButtons);
+  document.addEventListener("DOMContentLoaded", function () {
+    wirePayButtons();
+    wireCancelButtons();
+  });
 
   // Cached pages carry no CSRF token in their HTML: forms get it from the cookie when sent.
   document.addEventListener("submit", function (event) {

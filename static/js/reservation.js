@@ -15,7 +15,7 @@
     return sale ? FS.money(amount, sale.dataset.moneySymbol, sale.dataset.moneyDecimals) : String(amount);
   }
 
-  function payButton(orderId, amount) {
+  function payButton(number, amount) {
     var label = amount ? FS.t(gettext("Pay %(amount)s"), { amount: money(amount) }) : gettext("Pay now");
     var button = document.createElement("button");
     button.type = "button";
@@ -25,7 +25,7 @@
       if (button.disabled) return;  // one payment request at a time
       button.disabled = true;
       button.textContent = gettext("Paying…");
-      FS.pay(orderId).then(function (result) {
+      FS.pay(number).then(function (result) {
         FS.say(result.state === "paid" ? "done" : "error", result.text);
         if (result.state === "error") { button.disabled = false; button.textContent = label; }
         else if (result.state === "unavailable") ordersLink();  // no payment endpoint: pay from My orders
@@ -35,19 +35,19 @@
     actions().replaceChildren(button);
   }
 
-  function created(orderId, opts) {
+  function created(number, opts) {
     var fallback = function () {
-      FS.say("done", FS.t(gettext("Order created (#%(id)s). Pay for it in My orders."), { id: orderId }));
+      FS.say("done", FS.t(gettext("Order created (%(number)s). Pay for it in My orders."), { number: number }));
       ordersLink();
     };
-    return FS.api("GET", "/api/orders/" + orderId + "/").then(function (r) {
+    return FS.api("GET", "/api/orders/" + number + "/").then(function (r) {
       var expires = r.ok ? Date.parse(r.data.expires_at) : NaN;
       if (!expires) return fallback();
       var minutes = Math.max(1, Math.round((expires - FS.clock.now()) / 60000));
-      FS.say("done", FS.t(ngettext("Order created: pay within %(minutes)s minute (by %(time)s). Order #%(id)s.",
-        "Order created: pay within %(minutes)s minutes (by %(time)s). Order #%(id)s.", minutes),
-        { minutes: minutes, time: FS.localTime(expires, false), id: orderId }));
-      if (opts.payAvailable) payButton(orderId, r.data.amount);
+      FS.say("done", FS.t(ngettext("Order created: pay within %(minutes)s minute (by %(time)s). Order %(number)s.",
+        "Order created: pay within %(minutes)s minutes (by %(time)s). Order %(number)s.", minutes),
+        { minutes: minutes, time: FS.localTime(expires, false), number: number }));
+      if (opts.payAvailable) payButton(number, r.data.amount);
       else ordersLink();
     }, fallback);
   }
@@ -60,7 +60,7 @@
 
     function poll() {
       FS.api("GET", url).then(function (r) {
-        if (r.ok && r.data.status === "created") return created(r.data.order_id, opts);
+        if (r.ok && r.data.status === "created") return created(r.data.order_number, opts);
         if (r.ok && r.data.status === "failed") {
           FS.say("error", FS.t(gettext("Sorry, your order could not be created: %(reason)s. Nothing was charged."),
             { reason: REASONS[r.data.reason] || gettext("it could not be recorded") }));

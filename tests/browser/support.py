@@ -52,7 +52,7 @@ def bought(sale_id: int, user) -> int:
 
 
 def forget_cached_page(sale_id: int) -> None:
-    cache.delete_many([pages.page_key(f"sale:{sale_id}", code) for code, _ in settings.LANGUAGES])
+    cache.delete_many([pages.sale_page_cache_key(sale_id, code) for code, _ in settings.LANGUAGES])
 
 
 def open_sale_in(sale, seconds: float, stack) -> None:

@@ -69,11 +69,11 @@ def test_a_taiwanese_shopper_logs_in_waits_buys_and_pays_in_traditional_chinese(
     )  # the shop's zone, not the phone's
 
     page.locator("#status-actions").get_by_role("button", name="付款 NT$9,999").click()
-    expect(status).to_have_text(f"付款完成：訂單 #{order.pk} 已確認。謝謝您！")
+    expect(status).to_have_text(f"付款完成：訂單 {order.number} 已確認。謝謝您！")
     assert Order.objects.using("default").get(pk=order.pk).status == "paid"
 
     page.get_by_role("link", name="我的訂單").click()
-    card = page.locator(f"#order-{order.pk}")
+    card = page.locator(f"#order-{order.number}")
     expect(card).to_contain_text("已付款")
     expect(card).to_contain_text("NT$9,999")
     assert fits(page), "horizontal scrolling on my orders"

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flashsale', '0003_queue'),
+        ('flashsale', '0004_stock_buckets'),
         ('inventory', '0002_labels'),
     ]
 
@@ -95,5 +95,10 @@ class Migration(migrations.Migration):
             model_name='flashsale',
             name='title',
             field=models.CharField(max_length=200, verbose_name='title'),
+        ),
+        migrations.AlterField(
+            model_name='flashsale',
+            name='stock_buckets',
+            field=models.PositiveSmallIntegerField(default=1, help_text='Split the stock over this many Redis hash tags (1-16): up to that many Redis Cluster masters for one hot sale. Takes effect at the next preheat, which needs nothing in flight to change it.', verbose_name='stock buckets'),
         ),
     ]
