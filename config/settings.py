@@ -147,6 +147,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("amqp")
     else {"visibility_timeout": 300}
 )
+# Why time limits: a task stuck on a frozen dependency must give its pool process back. The soft
+# limit raises inside the task (the persister's batch is one transaction: it rolls back, its
+# entries stay pending and are re-claimed); the hard limit kills the process (acks_late redelivers).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 30, minimum=2)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be greater than CELERY_TASK_SOFT_TIME_LIMIT")
+# Why: when the broker connection drops, a task still running cannot be acknowledged and will be
+# redelivered; cancelling it at once avoids running it twice side by side.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -181,12 +191,24 @@ RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", 60, minimum=1)
 PAYMENT_GATEWAY_DECLINE = env_bool("PAYMENT_GATEWAY_DECLINE", False)  # the simulated gateway declines all
 PAYMENT_FAIL_HOOK = env_bool("PAYMENT_FAIL_HOOK", DEBUG)  # ``?fail=1`` on the pay API simulates a decline
 CAPTCHA_PURGE_INTERVAL = env_int("CAPTCHA_PURGE_INTERVAL", 300, minimum=1)
+PREHEAT_AHEAD_SECONDS = env_int("PREHEAT_AHEAD_SECONDS", 300, minimum=1)  # beat preheats a published sale this early
+PREHEAT_SWEEP_INTERVAL = env_int("PREHEAT_SWEEP_INTERVAL", 5, minimum=1)
+# An ended sale's Redis keys expire this long after its end, once it is persisted and reconciled.
+SALE_KEYS_GRACE_SECONDS = env_int("SALE_KEYS_GRACE_SECONDS", 3600, minimum=60)
+
+
+def _beat(task: str, every: float) -> dict:
+    # Why expires: during a worker outage beat keeps publishing; a tick nobody ran within its own
+    # interval is dropped by the worker that finally gets it, so the backlog never piles up.
+    return {"task": task, "schedule": every, "options": {"expires": every}}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "persist-sweep": {"task": "orders.persist_sweep", "schedule": float(FLASHSALE["SWEEP_INTERVAL"])},
-    "expire-unpaid": {"task": "orders.expire_unpaid", "schedule": float(ORDER_EXPIRY_INTERVAL)},
-    "reconcile": {"task": "reconciliation.reconcile_all", "schedule": float(RECONCILE_INTERVAL)},
-    "queue-advance": {"task": "flashsale.queue_advance", "schedule": 1.0},
-    "captcha-purge": {"task": "flashsale.captcha_purge_expired", "schedule": float(CAPTCHA_PURGE_INTERVAL)},
+    "persist-sweep": _beat("orders.persist_sweep", float(FLASHSALE["SWEEP_INTERVAL"])),
+    "expire-unpaid": _beat("orders.expire_unpaid", float(ORDER_EXPIRY_INTERVAL)),
+    "reconcile": _beat("reconciliation.reconcile_all", float(RECONCILE_INTERVAL)),
+    "queue-advance": _beat("flashsale.queue_advance", 1.0),
+    "captcha-purge": _beat("flashsale.captcha_purge_expired", float(CAPTCHA_PURGE_INTERVAL)),
 }
 
 READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more makes /readyz answer 503
