@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.log_context import bind_reservation
 from config.openapi import errors_documented
 from orders import lifecycle, selectors
 from orders.errors import OrderNotFound
@@ -40,6 +41,7 @@ class OrderOutputSerializer(serializers.Serializer):
 class ReservationStatusApi(APIView):
     @extend_schema(responses=ReservationOutputSerializer)
     def get(self, request, reservation_id: str):
+        bind_reservation(reservation_id[:64])
         found = selectors.reservation_status(reservation_id=reservation_id, user_id=request.user.id)
         if found is None:
             raise OrderNotFound()

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.db_router import PRIMARY, pinned_to_primary
+from config.log_context import bind_reservation
 from flashsale.models import FlashSale
 from inventory.models import Stock
 from inventory.redis_schema import StreamEntry, reservation_id_sale, stream_entry_parse
@@ -145,6 +146,7 @@ def _persist_entries(sale: FlashSale, entries: list[StreamEntry], *, first_deliv
         # Something in this batch the DB refuses every time: split it until the culprit stands alone,
         # so one poison entry neither blocks the stream nor fails its neighbours.
         if len(entries) == 1:
+            bind_reservation(entries[0].reservation_id)
             logger.exception("reservation %s is refused by the database", entries[0].reservation_id)
             _give_up(sale.pk, entries, reason="unprocessable")
             return
