@@ -213,7 +213,8 @@ CELERY_BEAT_SCHEDULE = {
     "captcha-purge": _beat("flashsale.captcha_purge_expired", float(CAPTCHA_PURGE_INTERVAL)),
 }
 
-READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more makes /readyz answer 503
+READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more: /readyz says degraded
+READYZ_CACHE_SECONDS = env_int("READYZ_CACHE_MS", 1000, minimum=0, maximum=1000) / 1000  # probes reuse an answer
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # bearer token for /metrics; required unless DEBUG
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)  # every rate limit and the login throttle
