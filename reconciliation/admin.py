@@ -4,6 +4,7 @@ preheat (preview, then apply) and the live Redis-against-database console."""
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from config.audit import audit_record
 from config.errors import ApplicationError
 from flashsale.admin import FlashSaleAdmin
 from flashsale.models import FlashSale
@@ -57,12 +58,25 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
         if request.POST.get("confirm") != "yes":
             return self._preheat_preview(request, sales)
         force = request.POST.get("force") == "yes"
+        action = "preheated (forced)" if force else "preheated"
         for sale in sales:
             try:
                 plan = sale_preheat(sale_id=sale.pk, force=force)
-                self.message_user(request, f"{sale}: preheated, generation {plan.generation}, stock {plan.stock}.")
             except ApplicationError as exc:
+                audit_record(user=request.user, obj=sale, action="preheat refused", code=exc.code, force=force)
                 self.message_user(request, f"{sale}: {exc.message}", level=messages.ERROR)
+                continue
+            audit_record(
+                user=request.user,
+                obj=sale,
+                action=action,
+                generation=plan.generation,
+                stock=plan.stock,
+                db_sold=plan.db_sold,
+                in_flight=plan.inflight,
+                rebuilt=plan.rebuild,
+            )
+            self.message_user(request, f"{sale}: preheated, generation {plan.generation}, stock {plan.stock}.")
         return None
 
     def _preheat_preview(self, request, sales):
