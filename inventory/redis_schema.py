@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 CONSUMER_GROUP = "persisters"  # the stream's consumer group: the persister processes
@@ -105,6 +105,7 @@ class SaleKeys:
 
     @property
     def dead_letters(self) -> str:
+        """Hash stream entry id -> JSON (raw fields, reason, replayable): inventory/dead_letters.py."""
         return self._k("dead")
 
     @property
@@ -206,6 +207,7 @@ class StreamEntry:
     user_id: int
     quantity: int
     reserved_at: datetime
+    fields: dict = field(default_factory=dict, compare=False, repr=False)  # as the stream held them
 
 
 def stream_entry_parse(entry_id: str, fields: dict | None) -> StreamEntry | None:
@@ -217,6 +219,7 @@ def stream_entry_parse(entry_id: str, fields: dict | None) -> StreamEntry | None
             int(fields["user"]),
             int(fields["qty"]),
             datetime.fromtimestamp(int(fields["ts"]) / 1000, tz=UTC),
+            dict(fields),
         )
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         return None

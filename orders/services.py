@@ -159,8 +159,8 @@ def _persist_entries(sale: FlashSale, entries: list[StreamEntry], *, first_deliv
 
 def _give_up(sale_id: int, entries: list[StreamEntry], *, reason: str) -> None:
     """Park entries for an operator and end them as visible failures with their stock returned."""
-    parked = [(e.entry_id, {"rid": e.reservation_id, "reason": reason}) for e in entries]
-    stream_consumer.park_poison(sale_id=sale_id, raw=parked, ack=False)
+    parked = [(e.entry_id, e.fields) for e in entries]
+    stream_consumer.park_poison(sale_id=sale_id, raw=parked, ack=False, reason=reason)
     stream_consumer.settle(
         sale_id=sale_id, entries=entries, outcomes={e.reservation_id: Outcome("failed", None, reason) for e in entries}
     )

@@ -2,12 +2,16 @@
 preheat (preview, then apply) and the live Redis-against-database console."""
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from config.audit import audit_record
 from config.errors import ApplicationError
 from flashsale.admin import FlashSaleAdmin
 from flashsale.models import FlashSale
+from inventory.dead_letters import dead_letter_discard, dead_letter_replay, dead_letters_list
 from reconciliation.models import ReconciliationRun
 from reconciliation.preheat import sale_preheat
 from reconciliation.selectors import sale_console
@@ -44,6 +48,57 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
 
     def has_preheat_permission(self, request):
         return request.user.has_perm("flashsale.preheat_flashsale")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.dead_letters_view)
+        own = [path("<int:sale_id>/dead-letters/", view, name="flashsale_flashsale_dead_letters")]
+        return own + super().get_urls()
+
+    def dead_letters_view(self, request, sale_id: int):
+        """The sale's dead letters: list them; replay one after a fix, or discard it (each recorded)."""
+        sale = get_object_or_404(FlashSale, pk=sale_id)
+        if not self.has_preheat_permission(request):
+            return HttpResponseRedirect(reverse("admin:flashsale_flashsale_change", args=[sale.pk]))
+        if request.method == "POST":
+            self._dead_letter_act(request, sale, request.POST.get("do", ""), request.POST.get("entry_id", ""))
+            return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": sale,
+            "title": f"Dead letters of {sale}",
+            "letters": dead_letters_list(sale_id=sale.pk),
+        }
+        return TemplateResponse(request, "admin/flashsale/flashsale/dead_letters.html", context)
+
+    def _dead_letter_act(self, request, sale, do: str, entry_id: str) -> None:
+        letter = next((x for x in dead_letters_list(sale_id=sale.pk) if x.entry_id == entry_id), None)
+        rid = letter.reservation_id if letter else "?"
+        if do == "replay":
+            replay = dead_letter_replay(sale_id=sale.pk, entry_id=entry_id)
+            audit_record(
+                user=request.user,
+                obj=sale,
+                action=f"dead letter replay {replay.outcome.lower()}",
+                entry=entry_id,
+                reservation=rid,
+                detail=replay.detail,
+            )
+            if replay.outcome == "OK":
+                self.message_user(request, f"Entry {entry_id} is back on the stream as {replay.detail}.")
+            elif replay.outcome == "REFUSED":
+                self.message_user(
+                    request,
+                    f"Entry {entry_id} was settled as a failure ({replay.detail}): its units went back and the "
+                    "shopper was told. A replay would sell them twice; discard it once you have dealt with it.",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, f"Entry {entry_id} is no longer parked.", messages.WARNING)
+        elif do == "discard":
+            gone = dead_letter_discard(sale_id=sale.pk, entry_id=entry_id)
+            audit_record(user=request.user, obj=sale, action="dead letter discarded", entry=entry_id, reservation=rid)
+            self.message_user(request, f"Entry {entry_id} discarded." if gone else f"Entry {entry_id} was gone.")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {

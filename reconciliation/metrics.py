@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from flashsale.models import FlashSale
+from inventory.dead_letters import dead_letter_counts
 from inventory.redis_schema import StatsField
 from inventory.selectors import sale_counters
 from reconciliation.selectors import latest_drift
@@ -85,5 +86,20 @@ class SaleCollector(Collector):
             up.add_metric(["redis"], 0)
             yield up
             return
+        try:
+            dead = dead_letter_counts(sale_ids)
+        except redis.RedisError as exc:
+            logger.warning("metrics: dead letters unreadable: %r", exc)
+            dead = {}
         yield up
         yield from _families(per_sale, drift)
+        yield _dead_letters_family(dead)
+
+
+def _dead_letters_family(dead: dict[int, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "flashsale_dead_letters", "Stream entries parked for an operator (admin: dead letters).", labels=["sale"]
+    )
+    for sale_id, count in dead.items():
+        family.add_metric([str(sale_id)], float(count))
+    return family
