@@ -144,6 +144,7 @@ CELERY_TASK_ROUTES = {
     "orders.expire_unpaid": {"queue": MAINTENANCE_QUEUE},
     "reconciliation.reconcile_all": {"queue": MAINTENANCE_QUEUE},
     "flashsale.captcha_purge_expired": {"queue": MAINTENANCE_QUEUE},
+    "reconciliation.preheat_due": {"queue": MAINTENANCE_QUEUE},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -214,6 +215,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile": _beat("reconciliation.reconcile_all", float(RECONCILE_INTERVAL)),
     "queue-advance": _beat("flashsale.queue_advance", 1.0),
     "captcha-purge": _beat("flashsale.captcha_purge_expired", float(CAPTCHA_PURGE_INTERVAL)),
+    "preheat-due": _beat("reconciliation.preheat_due", float(PREHEAT_SWEEP_INTERVAL)),
 }
 
 READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more: /readyz says degraded

@@ -160,6 +160,24 @@ class SaleKeys:
             self.queue_series,
         ]
 
+    def lifetime(self) -> list[str]:
+        """Every fixed-name key of the sale, for the expiry after its end (expire_keys.lua). The
+        first four are what the expiry checks: meta, stream, dead letters, holds. The per-user and
+        per-reservation keys (token, idempotency, status, rate limits) carry TTLs of their own.
+        A sale whose stock is split into buckets adds its buckets' keys after these."""
+        return [
+            self.meta,
+            self.stream,
+            self.dead_letters,
+            self.holds,
+            self.stock,
+            self.bought,
+            self.released,
+            self.wakeup_debounce,
+            self.stats,
+            *self.queue_all(),
+        ]
+
     def token(self, user_id: int) -> str:
         return self._k(f"tok:{user_id}")
 

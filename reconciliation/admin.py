@@ -2,6 +2,8 @@
 preheat (preview, then apply) and the live Redis-against-database console."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -13,7 +15,8 @@ from flashsale.admin import FlashSaleAdmin
 from flashsale.models import FlashSale
 from inventory.dead_letters import dead_letter_discard, dead_letter_replay, dead_letters_list
 from reconciliation.models import ReconciliationRun
-from reconciliation.preheat import sale_preheat
+from reconciliation.preheat import sale_preheat, sale_publish
+from reconciliation.sale_edits import sale_edit_apply, sale_edit_refusal
 from reconciliation.selectors import sale_console
 
 
@@ -43,11 +46,56 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
 
 
 class FlashSaleConsoleAdmin(FlashSaleAdmin):
-    actions = ["preheat", *FlashSaleAdmin.actions]
+    actions = ["publish", "preheat", *FlashSaleAdmin.actions]
     change_form_template = "admin/flashsale/flashsale/change_form.html"
 
     def has_preheat_permission(self, request):
         return request.user.has_perm("flashsale.preheat_flashsale")
+
+    @admin.action(description="Publish selected drafts (beat preheats each PREHEAT_AHEAD_SECONDS before its start)")
+    def publish(self, request, queryset):
+        for sale in queryset:
+            published = sale_publish(sale_id=sale.pk)
+            sale.refresh_from_db(using="default")
+            audit_record(
+                user=request.user, obj=sale, action="published" if published else "publish refused", state=sale.state
+            )
+            if published:
+                self.message_user(request, f"{sale}: published ({sale.get_state_display()}).")
+            else:
+                self.message_user(request, f"{sale}: not a draft ({sale.state}): nothing to publish.", messages.WARNING)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        base = super().get_form(request, obj, change=change, **kwargs)
+
+        class PreheatedSaleForm(base):
+            def clean(self):
+                cleaned = super().clean()
+                if self.instance.pk:
+                    before = FlashSale.objects.using("default").get(pk=self.instance.pk)
+                    refusal = sale_edit_refusal(before=before, changed=set(self.changed_data))
+                    if refusal:
+                        raise ValidationError(refusal)
+                return cleaned
+
+        return PreheatedSaleForm
+
+    def save_model(self, request, obj, form, change):
+        before = FlashSale.objects.using("default").get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        if before is None:
+            return
+        changed = set(form.changed_data)
+        try:
+            done = sale_edit_apply(sale=obj, before=before, changed=changed)
+        except ApplicationError as exc:
+            # Why roll back: a saved row that Redis does not follow is exactly the disagreement to avoid.
+            transaction.set_rollback(True, using="default")
+            self.message_user(request, f"{obj}: not saved: {exc.message} Try again in a moment.", messages.ERROR)
+            return
+        if done:
+            audit_record(user=request.user, obj=obj, action="edited", fields=",".join(sorted(changed)), redis=done)
+            self.message_user(request, f"{obj}: {done}.")
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.dead_letters_view)
