@@ -268,6 +268,7 @@ def cached_checks() -> dict[str, str]:
         if time.monotonic() - taken_at < max_age:
             return checks
         # Why under the lock: concurrent probes wait for the one refresh instead of each running it.
+        started = time.monotonic()  # the answer's age counts from when its checks began
         checks = run_checks()
-        _cache["last"] = (time.monotonic(), checks)
+        _cache["last"] = (started, checks)
         return checks

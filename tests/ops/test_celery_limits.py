@@ -4,9 +4,12 @@ worker outage, and cancelling running tasks when the broker connection drops."""
 from __future__ import annotations
 
 import time
+import uuid
 
+import pytest
 from celery.beat import ScheduleEntry, Scheduler
 from django.conf import settings
+from kombu import Exchange, Queue
 
 from config.celery_app import app
 from tests.helpers import real_db
@@ -28,19 +31,34 @@ def test_running_tasks_are_cancelled_when_the_broker_connection_is_lost():
     assert app.conf.worker_cancel_long_running_tasks_on_connection_loss is True
 
 
-def _publish_as_beat(name: str):
-    """Send one tick of a beat entry exactly as beat sends it (its options, expiry included)."""
-    entry = ScheduleEntry(name=name, app=app, **settings.CELERY_BEAT_SCHEDULE[name])
+def _publish_as_beat(name: str, queue: str):
+    """Send one tick of a beat entry exactly as beat sends it (its options, expiry included), to a
+    queue of this test's own (the session's queues may hold other tests' leftover tasks)."""
+    conf = settings.CELERY_BEAT_SCHEDULE[name]
+    entry = ScheduleEntry(name=name, app=app, **{**conf, "options": {**conf["options"], "queue": queue}})
     return Scheduler(app, lazy=True).apply_async(entry)
 
 
-def test_a_tick_published_during_a_worker_outage_is_dropped_once_its_interval_passed(tmp_path):
-    stale = _publish_as_beat("queue-advance")  # no worker is running: the tick waits in the queue
+@pytest.fixture
+def own_queue():
+    """A queue of this test's own, declared as Celery declares one (the worker is not up yet)."""
+    name = f"beat-expiry-{uuid.uuid4().hex[:8]}"
+    queue = Queue(name, Exchange(name), routing_key=name)
+    with app.connection_for_write() as conn:
+        queue(conn.default_channel).declare()
+    yield name
+    with app.connection_for_write() as conn:
+        queue(conn.default_channel).delete()
+
+
+def test_a_tick_published_during_a_worker_outage_is_dropped_once_its_interval_passed(tmp_path, own_queue):
+    queue = own_queue
+    stale = _publish_as_beat("queue-advance", queue)  # no worker is running: the tick waits in the queue
     time.sleep(settings.CELERY_BEAT_SCHEDULE["queue-advance"]["options"]["expires"] + 0.5)
-    fresh = _publish_as_beat("queue-advance")  # published just before the worker comes back
-    worker = start_worker(tmp_path, concurrency=1, name="beat-expiry")
+    worker = start_worker(tmp_path, concurrency=1, name="beat-expiry", queue_names=[queue])
+    fresh = _publish_as_beat("queue-advance", queue)  # the first tick once the worker is back
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while f"[{fresh.id}] succeeded" not in worker.log.read_text(errors="replace"):
             assert time.monotonic() < deadline, worker.tail()
             time.sleep(0.1)
