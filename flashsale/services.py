@@ -164,8 +164,8 @@ def _sale_selling_set(sale_id: int, *, selling: bool) -> None:
     with transaction.atomic(using="default"):
         # Why lock the sale row: a concurrent preheat must not write the state this changes.
         sale = FlashSale.objects.select_for_update().get(pk=sale_id)
-        if sale.state == FlashSale.State.DRAFT:
-            raise SaleNotPreheated()
+        if sale.state in (FlashSale.State.DRAFT, FlashSale.State.PUBLISHED):
+            raise SaleNotPreheated()  # a published sale is preheated by beat; pausing it first would skip that
         sale.state = FlashSale.State.SCHEDULED if selling else FlashSale.State.PAUSED
         sale.save(update_fields=["state"])
         selling_state_set(sale_id=sale_id, selling=selling)

@@ -10,7 +10,9 @@ import pytest
 from django.utils import timezone
 
 from config.redis import get_redis
+from flashsale.errors import SaleNotPreheated
 from flashsale.models import FlashSale
+from flashsale.services import sale_pause
 from inventory.redis_schema import sale_keys
 from inventory.services import sale_keys_expire
 from orders.lifecycle import order_pay
@@ -125,3 +127,14 @@ def test_reconciliation_skips_an_ended_sale_whose_keys_are_gone(settings):
     sale_keys_expire(sale_id=sale.pk, at_ms=1)
     assert reconcile_sale(sale_id=sale.pk) is None
     assert not ReconciliationRun.objects.using("default").filter(sale=sale).exists()
+
+
+def test_a_published_sale_cannot_be_paused_before_its_preheat():
+    sale = SaleFactory(
+        starts_at=timezone.now() + timedelta(hours=2),
+        ends_at=timezone.now() + timedelta(hours=3),
+        state=FlashSale.State.PUBLISHED,
+    )
+    with pytest.raises(SaleNotPreheated):
+        sale_pause(sale_id=sale.pk)
+    assert _state(sale) == FlashSale.State.PUBLISHED  # beat will still preheat it
