@@ -105,8 +105,8 @@ def test_sigterm_to_the_web_server_under_load_answers_every_request_it_took(tmp_
         os.kill(proc.pid, signal.SIGTERM)
         exited = proc.popen.wait(20)
         time.sleep(0.2)  # Why: let the clients see the closed port (refused), so none is mid-connect
-    assert exited == 0, proc.tail()
     assert load.lost == []
+    assert exited == 0, proc.tail()
     assert set(load.answered) == {200}
     assert load.refused > 0  # the signal landed while the clients were still sending
 
