@@ -114,11 +114,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra environment for the app server, worker and beat (repeatable), e.g. to try a setting",
     )
+    p.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="only compare the purchase path on one Redis against a 3-master Redis Cluster (bench/cluster.py), "
+        "on the first of --servers (default granian:4x1); needs RabbitMQ",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, wrk output, data files)")
     args = p.parse_args(argv)
     quick = args.quick
     defaults = dict(
-        servers="granian:4x1" if quick else FULL_SERVERS,
+        servers="granian:4x1" if quick or args.redis_cluster else FULL_SERVERS,
         duration=3 if quick else 10,
         repeats=1 if quick else 3,
         purchases=2000 if quick else 20000,
@@ -222,12 +228,16 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
         log(f"app environment overrides: {app_env}")
     env = clean_env(stack.env(**app_env))
     t = time.monotonic()
-    n_users = max(args.purchases, args.sale_users, 2000, endpoints.NAIVE_USERS)
+    n_users = (
+        args.purchases if args.redis_cluster else max(args.purchases, args.sale_users, 2000, endpoints.NAIVE_USERS)
+    )
     shoppers = seed.create_shoppers(n_users)
     log(
         f"setup: services {stack.timings['services']:.1f}s, migrate {stack.timings['migrate']:.1f}s, "
         f"{n_users} shoppers with API tokens {time.monotonic() - t:.1f}s"
     )
+    if args.redis_cluster:
+        return _run_cluster(args, stack, specs[0], shoppers, clean_env, app_env)
     workers = []
 
     def worker():
@@ -381,6 +391,29 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
     log(f"finished; {load_text()}")
     log(" ".join(f"{k}={values[k]}" for k in FINAL_KEYS))
     return all(c.ok for c in final_checks)
+
+
+def _run_cluster(args, stack, spec, shoppers, clean_env, app_env) -> bool:
+    from bench import cluster, endpoints
+
+    plan = endpoints.Plan(
+        duration=args.duration,
+        purchases=args.purchases,
+        threads=args.threads,
+        connections=args.connections,
+        warmup=1,
+        repeats=args.repeats,
+    )
+    log()
+    variants, all_checks = cluster.compare(args, stack, spec, shoppers, clean_env, app_env, plan, log)
+    log()
+    log(f"== Invariants after the drain ({load_text()})")
+    for c in all_checks:
+        log(c.line())
+    values = cluster.final_values(variants)
+    log(f"finished; {load_text()}")
+    log(" ".join(f"{k}={v}" for k, v in values.items()))
+    return all(c.ok for c in all_checks)
 
 
 def _sale(sale_id: int):

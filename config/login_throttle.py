@@ -55,11 +55,11 @@ def _buckets(request, account: str) -> list[tuple[str, str, int]]:
     cfg = settings.LOGIN_THROTTLE
     if account in _device_accounts(request):
         device = hashlib.sha256(request.COOKIES[DEVICE_COOKIE].encode()).hexdigest()[:32]
-        return [(f"login:fail:dev:{device}", f"login:block:dev:{device}", cfg["FREE_PER_ACCOUNT"])]
+        return [(f"login:fail:{{dev:{device}}}", f"login:block:{{dev:{device}}}", cfg["FREE_PER_ACCOUNT"])]
     net = client_rate_bucket(request)
     return [
-        (f"login:fail:net:{net}", f"login:block:net:{net}", cfg["FREE_PER_NETWORK"]),
-        (f"login:fail:acct:{account}", f"login:block:acct:{account}", cfg["FREE_PER_ACCOUNT"]),
+        (f"login:fail:{{net:{net}}}", f"login:block:{{net:{net}}}", cfg["FREE_PER_NETWORK"]),
+        (f"login:fail:{{acct:{account}}}", f"login:block:{{acct:{account}}}", cfg["FREE_PER_ACCOUNT"]),
     ]
 
 
@@ -81,10 +81,11 @@ def _give_back(buckets) -> None:
     """A successful login: its account's (or device's) failures are forgotten, its network's attempt returned."""
     pipe = get_redis().pipeline(transaction=False)
     for counter, block, _ in buckets:
-        if ":net:" in counter:
+        if ":{net:" in counter:
             pipe.decr(counter)
         else:
-            pipe.delete(counter, block)
+            pipe.delete(counter)  # one key per DELETE: a cluster pipeline takes no more
+            pipe.delete(block)
     pipe.execute()
 
 

@@ -113,19 +113,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: the stock, the reservation log, the cache and the rate limits ---------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# true: REDIS_URL names one node of a Redis Cluster; the client discovers the others (docs/scaling.md).
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT_MS", 2000, minimum=50) / 1000
+# Refuse any script called with keys of two cluster slots, on one server too (config/redis.py).
+REDIS_SLOT_CHECK = env_bool("REDIS_SLOT_CHECK", True)
+REDIS_CACHE_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT}
+# django-redis has no cluster client: on a cluster the cache is config/cluster_cache.py's backend.
+REDIS_CACHE_BACKEND = "config.cluster_cache.RedisClusterCache" if REDIS_CLUSTER else "django_redis.cache.RedisCache"
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": REDIS_CACHE_BACKEND,
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT},
+        "OPTIONS": REDIS_CACHE_OPTIONS,
     }
 }
 SESSION_ENGINE = "config.sessions"  # cached_db, with a cache-only read for the cached pages
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+if REDIS_CLUSTER and not CELERY_BROKER_URL.startswith("amqp"):
+    # Celery and kombu have no Redis Cluster transport: a redis:// broker would talk to one node only.
+    raise ImproperlyConfigured(
+        "REDIS_CLUSTER=true needs a RabbitMQ broker: set CELERY_BROKER_URL=amqp://... "
+        f"(Celery cannot use a Redis Cluster as its broker; got {CELERY_BROKER_URL.split('@')[-1]!r})"
+    )
 CELERY_TASK_ACKS_LATE = True  # Why: a task whose worker dies is redelivered, not lost.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .ports import free_port, free_ports, wait_for_port
     from .process_group import ProcessGroup
     from .rabbitmq import rabbitmq_reachable
+    from .redis_cluster import RedisClusterServers
     from .redis_server import RedisServer
     from .stack import ServiceStack, mariadb_installed, start_services
 
@@ -23,6 +24,7 @@ _EXPORTS = {
     "MariaDBPair": "mariadb_pair",
     "MariaDBServer": "mariadb_server",
     "ProcessGroup": "process_group",
+    "RedisClusterServers": "redis_cluster",
     "RedisServer": "redis_server",
     "ServerError": "_process",
     "ServiceStack": "stack",

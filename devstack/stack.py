@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from .mariadb_datadir import MARIADBD
 from .mariadb_pair import MariaDBPair
 from .rabbitmq import DEFAULT_URL, rabbitmq_reachable
+from .redis_cluster import RedisClusterServers
 from .redis_server import RedisServer
 
 
@@ -36,6 +37,7 @@ class ServiceStack:
     broker_url: str
     queue: str  # A Celery queue of our own: other runs on the same broker must not take our tasks.
     timings: dict[str, float] = field(default_factory=dict)  # Seconds each service took to start.
+    redis_cluster: RedisClusterServers | None = None  # Started by callers that want one (the tests).
 
     @property
     def uses_rabbitmq(self) -> bool:
@@ -53,13 +55,21 @@ class ServiceStack:
 
     def stop(self, keep: bool = False) -> None:
         """Stop every server, then delete `workdir` unless `keep`."""
-        for stop in (self.redis.stop, self.mariadb.stop):
+        cluster_stop = self.redis_cluster.stop if self.redis_cluster else (lambda: None)
+        for stop in (cluster_stop, self.redis.stop, self.mariadb.stop):
             try:
                 stop()
             except Exception:  # Stopping the rest matters more than one failure here.
                 pass
         if not keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def start_redis_cluster(self, masters: int = 3, replicas: int = 0) -> RedisClusterServers:
+        """Start a Redis Cluster beside the single Redis (in `workdir`), stopped with the rest."""
+        t = time.monotonic()
+        self.redis_cluster = RedisClusterServers(self.workdir / "redis-cluster", masters, replicas).start()
+        self.timings["redis_cluster"] = time.monotonic() - t
+        return self.redis_cluster
 
 
 S = TypeVar("S", bound=ServiceStack)

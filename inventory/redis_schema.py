@@ -246,9 +246,14 @@ def stream_entry_parse(entry_id: str, fields: dict | None) -> StreamEntry | None
     return entry
 
 
-def stream_entries_parse(raw: list[tuple[str, dict | None]]) -> list[StreamEntry]:
+def stream_entries_parse(raw: list[tuple[str, dict | list | None]]) -> list[StreamEntry]:
     """The well-formed entries of an XRANGE answer (poison ones are the persister's to park)."""
-    return [entry for entry_id, fields in raw if (entry := stream_entry_parse(entry_id, fields)) is not None]
+    return [entry for entry_id, fields in raw if (entry := stream_entry_parse(entry_id, _fields(fields))) is not None]
+
+
+def _fields(fields: dict | list | None) -> dict | None:
+    # redis-py's cluster MULTI leaves an XRANGE answer unparsed: [id, [field, value, ...]] per entry.
+    return dict(zip(fields[::2], fields[1::2])) if isinstance(fields, list) else fields
 
 
 # --- the reservation status hash (pending, then created or failed) ----------------------------------

@@ -5,9 +5,10 @@ that transaction is noted in Redis for the user. A later read of that user's ord
 replica whether it has applied that GTID (``MASTER_GTID_WAIT(gtid, 0)``, no waiting) and reads the
 primary if not. Exact whatever the lag, and the replica still serves every read that is fresh.
 
-The markers live in one hash per period of MARKER_TTL seconds (``rw:users:<period>``, field = user
-id), kept for two periods. Why not a key per user: a persisted batch writes up to thousands of
-users, and one call for all of them costs a fraction of a SET each (docs/performance.md).
+The markers live in one hash per period of MARKER_TTL seconds (``rw:{users}:<period>``, field = user
+id), kept for two periods. One hash tag for every period: the script reads two periods' hashes,
+so on a Redis Cluster they share a slot. Why not a key per user: a persisted batch writes up to
+thousands of users, and one call for all of them costs a fraction of a SET each (docs/performance.md).
 A reader looks in the current period's hash, then the previous one: one round trip either way.
 A marker only moves forward (``note_gtid.lua``): batches committed in one order may note in the other.
 """
@@ -28,7 +29,8 @@ MARKER_TTL = 3600  # a marker is kept between one and two of these
 
 
 def _period_key(period: int) -> str:
-    return f"rw:users:{period}"
+    # One hash tag for every period: the script reads two periods' hashes, so they share a slot.
+    return f"rw:{{users}}:{period}"
 
 
 def _period() -> int:

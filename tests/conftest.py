@@ -50,7 +50,8 @@ def pytest_report_header(config):
     if _stack is None:
         return None
     t = ", ".join(f"{k} {v:.1f}s" for k, v in _stack.timings.items())
-    return [f"services: MariaDB primary+replica, Redis, broker {_stack.broker_url.split('@')[-1]} ({t})"]
+    cluster = "a 3-master Redis Cluster" if _stack.redis_cluster else f"no Redis Cluster ({_stack.redis_cluster_error})"
+    return [f"services: MariaDB primary+replica, Redis, {cluster}, broker {_stack.broker_url.split('@')[-1]} ({t})"]
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +86,32 @@ def _clean_redis(stack):
     redis.Redis.from_url(stack.redis.url).flushall()
     reset_redis()
     yield
+
+
+@pytest.fixture
+def redis_cluster(stack, settings, monkeypatch):
+    """This test's Redis is the session's 3-master Redis Cluster, emptied: ``get_redis()`` is a
+    RedisCluster and the cache is config/cluster_cache.py's backend (REDIS_CLUSTER=true). The
+    environment says so too, for the workers and web servers a test starts (they need RabbitMQ)."""
+    from tests.support.cluster import use_redis_cluster
+
+    if stack.redis_cluster is None:  # only outside CI (tests/support/stack.py)
+        pytest.skip(f"no test Redis Cluster: {stack.redis_cluster_error}")
+    stack.redis_cluster.flush()
+    with use_redis_cluster(stack.redis_cluster, settings, monkeypatch):
+        yield stack.redis_cluster
+
+
+@pytest.fixture(params=["redis", "redis_cluster"])
+def each_redis(request):
+    """Run the test twice: on the single Redis, then on the Redis Cluster (``redis_cluster``).
+
+    Use it as ``on_each_redis`` (tests/helpers.py: ``pytest.mark.usefixtures("each_redis")``), in a
+    module's ``pytestmark`` or on one test; it comes before the test's own fixtures, so a sale they
+    preheat lands on the Redis under test."""
+    if request.param == "redis_cluster":
+        return request.getfixturevalue("redis_cluster")
+    return request.getfixturevalue("stack").redis
 
 
 @pytest.fixture

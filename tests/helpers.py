@@ -14,6 +14,9 @@ from orders.models import LIVE_STATUSES, Order
 # Real transactions on the primary and reads on the real replica (flush skips the replica: it
 # is a TEST MIRROR, and replication carries the primary's TRUNCATEs to it).
 real_db = pytest.mark.django_db(transaction=True, databases="__all__")
+# Run a test (or a module, in pytestmark) once on the single Redis and once on the Redis Cluster
+# (the each_redis fixture, tests/conftest.py). A test that needs the cluster only asks for redis_cluster.
+on_each_redis = pytest.mark.usefixtures("each_redis")
 
 
 def client_for(user) -> APIClient:

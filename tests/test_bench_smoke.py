@@ -58,3 +58,46 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
     assert float(match["queue_join_rps"]) > 0
     assert float(match["queue_poll_rps"]) > 0
     assert (tmp_path / "sale.png").stat().st_size > 0
+
+
+CLUSTER_LINE = re.compile(
+    r"^single_redis_rps=(?P<single>[\d.]+) single_redis_p99_ms=[\d.]+ cluster_rps=(?P<cluster>[\d.]+)"
+    r" cluster_p99_ms=[\d.]+ cluster_vs_single=[\d.]+$"
+)
+
+
+@pytest.mark.slow
+def test_the_redis_cluster_comparison_runs_and_keeps_every_invariant():
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("wrk is not installed (apt-get install wrk): required under CI=true")
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--redis-cluster", "--quick", "--purchases", "500"],
+        cwd=ROOT,
+        env=_bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    assert lines, output[-4000:]
+    match = CLUSTER_LINE.match(lines[-1])
+    assert match, f"last line is not the machine-readable summary:\n{output[-4000:]}"
+    assert proc.returncode == 0, output[-4000:]  # every sale of both Redis kinds kept its invariants
+    assert float(match["cluster"]) > 0
+
+
+def test_the_lua_ceiling_script_runs_and_sells_exactly_its_stock():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "lua_ceiling.py"), "--purchases", "2000"],
+        cwd=ROOT,
+        env=_bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    assert proc.stdout.strip().splitlines()[-1].endswith("ok=True"), output[-4000:]

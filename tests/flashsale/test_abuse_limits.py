@@ -16,7 +16,7 @@ from config.redis import get_redis
 from flashsale.services import purchase_token_issue
 from inventory.redis_schema import sale_keys
 from tests.factories import UserFactory, live_sale
-from tests.helpers import buy, client_for, real_db, redis_stock, stream_len
+from tests.helpers import buy, client_for, on_each_redis, real_db, redis_stock, stream_len
 
 pytestmark = real_db
 
@@ -28,6 +28,7 @@ def tight_limits(settings):
     settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False, "RATE_USER": "5/h", "RATE_IP": "1000/h"}
 
 
+@on_each_redis  # its counters' scripts, pipelined, on a cluster too
 def test_a_burst_over_the_per_user_limit_gets_429_with_retry_after_and_others_are_unaffected(tight_limits):
     sale = live_sale()
     greedy, calm = client_for(UserFactory()), client_for(UserFactory())
@@ -100,6 +101,7 @@ def test_a_purchase_ignores_cookies_so_a_cross_site_post_has_nothing_to_borrow(s
     assert redis_stock(sale.pk) == 100
 
 
+@on_each_redis  # its counters' scripts, pipelined, on a cluster too
 def test_the_purchase_limits_per_user_and_per_ip_are_counted_in_the_script_and_spend_nothing(settings):
     settings.FLASHSALE = {**settings.FLASHSALE, "CAPTCHA_REQUIRED": False, "RATE_USER": "2/h", "RATE_IP": "1000/h"}
     settings.RATELIMIT_ENABLE = True

@@ -15,9 +15,9 @@ from config.redis import get_redis
 from inventory.redis_schema import sale_keys
 from orders.services import reservations_drain
 from tests.factories import UserFactory, live_sale
-from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, stream_len, token_for
+from tests.helpers import assert_invariants, buy, client_for, on_each_redis, real_db, redis_stock, stream_len, token_for
 
-pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
+pytestmark = [real_db, on_each_redis, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
 
 def test_it_accepts_a_purchase_and_persists_it_as_an_order():

@@ -18,10 +18,12 @@ from orders.models import Order
 from orders.services import reservations_drain
 from reconciliation.preheat import sale_preheat
 from tests.factories import SaleFactory, UserFactory, users
-from tests.helpers import buy, client_for, real_db
+from tests.helpers import buy, client_for, on_each_redis, real_db
 from tests.support.db_clock import db_clock_shifted
 from tests.support.queue import queue_sale, start_now, wait_for
 
+# The tests of the line's scripts run on one Redis and on a Redis Cluster (on_each_redis); the
+# timing and statistics tests on one Redis only (what they measure is not the slot layout).
 pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 CHI2_9_DOF_P001 = 27.877  # the chi-square distribution's 0.999 quantile with 9 degrees of freedom
 
@@ -34,6 +36,7 @@ def test_a_join_before_the_line_opens_is_refused():
     assert response.json()["code"] == "queue_not_open"
 
 
+@on_each_redis
 def test_a_join_before_the_start_is_in_the_prequeue_without_a_place():
     sale = queue_sale(starts_in=60)
     place = queue.queue_join(sale_id=sale.pk, user_id=7)
@@ -41,6 +44,7 @@ def test_a_join_before_the_start_is_in_the_prequeue_without_a_place():
     assert place.position is None
 
 
+@on_each_redis
 def test_two_thousand_concurrent_joins_get_places_one_to_two_thousand_and_a_second_join_changes_nothing():
     sale = queue_sale()
     with ThreadPoolExecutor(16) as pool:
@@ -77,6 +81,7 @@ def test_after_the_start_places_are_first_come_first_served():
     assert positions == list(range(1, 21))
 
 
+@on_each_redis
 def test_admission_runs_in_place_order():
     sale = queue_sale(rate=10)
     for user in range(1, 31):
@@ -111,6 +116,7 @@ def test_the_admission_rate_holds_within_ten_percent_over_ten_seconds():
     assert abs(admitted / elapsed - 20) <= 2, (admitted, elapsed)
 
 
+@on_each_redis
 def test_a_token_needs_an_admission_and_dies_with_it():
     sale = queue_sale(rate=1, admission=10)
     first, second = UserFactory(), UserFactory()
@@ -136,6 +142,7 @@ def test_a_token_after_the_admission_lapsed_is_refused():
     assert refused.json()["code"] == "not_admitted"
 
 
+@on_each_redis
 def test_a_lapse_without_a_purchase_admits_one_more():
     sale = queue_sale(rate=1, admission=10)
     for user in (1, 2, 3):
@@ -156,6 +163,7 @@ def test_with_the_queue_off_a_join_is_admitted_until_the_sale_ends():
     assert abs((place.admitted_until - sale.ends_at).total_seconds()) < 1
 
 
+@on_each_redis
 def test_sold_out_closes_the_line_for_everyone_waiting():
     sale = queue_sale(quantity=1, rate=1, admission=30)
     buyer, waiting = users(2, prefix="so")
@@ -175,6 +183,7 @@ def test_sold_out_closes_the_line_for_everyone_waiting():
     assert client_for(UserFactory()).post(f"/api/sales/{sale.pk}/queue").json()["state"] == "closed"
 
 
+@on_each_redis
 def test_a_unit_that_comes_back_admits_the_next_in_line():
     sale = queue_sale(quantity=1, rate=1, admission=30)
     buyer, next_one = users(2, prefix="back")
@@ -193,6 +202,7 @@ def test_a_unit_that_comes_back_admits_the_next_in_line():
     )
 
 
+@on_each_redis
 def test_a_ticketed_poll_reads_no_database_row(django_assert_num_queries):
     sale = queue_sale(rate=1)
     shopper = UserFactory()

@@ -14,9 +14,9 @@ from inventory.redis_schema import sale_keys
 from orders.services import reservations_drain
 from reconciliation.preheat import sale_preheat
 from tests.factories import SaleFactory, UserFactory, live_sale
-from tests.helpers import buy, client_for, real_db, redis_stock
+from tests.helpers import buy, client_for, on_each_redis, real_db, redis_stock
 
-pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
+pytestmark = [real_db, on_each_redis, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
 
 def test_preheating_twice_writes_the_same_stock_with_a_new_generation():

@@ -15,10 +15,10 @@ from orders import lifecycle
 from orders.models import Order, OrderStatus
 from orders.services import reservations_drain
 from tests.factories import UserFactory, live_sale, users
-from tests.helpers import buy, client_for, real_db, redis_stock
+from tests.helpers import buy, client_for, on_each_redis, real_db, redis_stock
 from tests.support.db_clock import db_clock_shifted
 
-pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
+pytestmark = [real_db, on_each_redis, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 PAST_DEADLINE = lambda: settings.ORDER_PAYMENT_TIMEOUT + 5  # noqa: E731
 
 

@@ -16,10 +16,10 @@ from orders.models import Order, OrderStatus
 from orders.services import reservation_persist_batch, reservations_drain
 from orders.tasks import reservations_drain_task
 from tests.factories import UserFactory, live_sale, users
-from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, stream_len
+from tests.helpers import assert_invariants, buy, client_for, on_each_redis, real_db, redis_stock, stream_len
 from tests.support.processes import start_worker
 
-pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
+pytestmark = [real_db, on_each_redis, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
 
 def _buy_many(sale, n_users: int, prefix="p") -> list[str]:

@@ -8,9 +8,9 @@ from orders.models import Order
 from orders.selectors import orders_for_user
 from orders.services import reservations_drain
 from tests.factories import UserFactory, live_sale
-from tests.helpers import buy, client_for, real_db
+from tests.helpers import buy, client_for, on_each_redis, real_db
 
-pytestmark = pytest.mark.usefixtures("no_captcha", "no_rate_limits")
+pytestmark = [on_each_redis, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 
 
 @pytest.fixture

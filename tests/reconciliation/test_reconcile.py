@@ -19,9 +19,9 @@ from reconciliation.models import ReconciliationRun
 from reconciliation.preheat import sale_preheat
 from reconciliation.services import reconcile_sale
 from tests.factories import live_sale, users
-from tests.helpers import assert_invariants, buy, client_for, real_db, redis_stock, token_for
+from tests.helpers import assert_invariants, buy, client_for, on_each_redis, real_db, redis_stock, token_for
 
-pytestmark = [real_db, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
+pytestmark = [real_db, on_each_redis, pytest.mark.usefixtures("no_captcha", "no_rate_limits")]
 Action = ReconciliationRun.Action
 
 

@@ -11,7 +11,7 @@ from django.test import Client
 
 from config.redis import get_redis
 from tests.factories import UserFactory
-from tests.helpers import real_db
+from tests.helpers import on_each_redis, real_db
 
 pytestmark = real_db
 ADMIN_LOGIN = "/admin/login/"
@@ -75,9 +75,9 @@ def test_the_wait_doubles_with_each_failure_and_stops_at_the_cap(throttle):
         _try(client, ADMIN_LOGIN, "ops", f"guess{i}")
     waits = []
     for i in range(4):
-        _wait_until_unblocked("login:block:acct:*")
+        _wait_until_unblocked("login:block:{acct:*")
         assert _try(client, ADMIN_LOGIN, "ops", f"more{i}").status_code == 200  # a failure, counted
-        block = next(get_redis().scan_iter(match="login:block:acct:*"))
+        block = next(get_redis().scan_iter(match="login:block:{acct:*"))
         waits.append(get_redis().pttl(block))
     assert 100 < waits[0] <= 200
     assert 200 < waits[1] <= 400
@@ -85,6 +85,7 @@ def test_the_wait_doubles_with_each_failure_and_stops_at_the_cap(throttle):
     assert 800 < waits[3] <= 1000  # the cap: a throttle, never a lockout
 
 
+@on_each_redis  # its counters' scripts, pipelined, on a cluster too
 def test_the_right_password_gets_in_once_the_wait_is_over(throttle):
     throttle.update(FIRST_DELAY_MS=200, MAX_DELAY_SECONDS=1)
     UserFactory(username="ops", password="right-one", is_staff=True)
@@ -95,6 +96,7 @@ def test_the_right_password_gets_in_once_the_wait_is_over(throttle):
     assert _try(client, ADMIN_LOGIN, "ops", "right-one").status_code == 302
 
 
+@on_each_redis  # its counters' scripts, pipelined, on a cluster too
 def test_a_browser_that_logged_in_before_gets_in_while_its_account_is_attacked(throttle):
     UserFactory(username="ops", password="right-one", is_staff=True)
     operator = Client()
@@ -150,4 +152,4 @@ def test_a_successful_login_clears_the_account_s_failures(throttle):
     for i in range(3):
         _try(client, ADMIN_LOGIN, "ops", f"guess{i}")
     assert _try(client, ADMIN_LOGIN, "ops", "right-one").status_code == 302
-    assert list(get_redis().scan_iter(match="login:fail:acct:*")) == []
+    assert list(get_redis().scan_iter(match="login:fail:{acct:*")) == []
