@@ -94,8 +94,9 @@ class Load:
             t.join(20)
 
 
-def test_sigterm_to_the_web_server_under_load_answers_every_request_it_took(tmp_path):
+def test_sigterm_to_the_web_server_under_load_answers_every_request_it_took(tmp_path, stack):
     sale = live_sale(quantity=10)
+    stack.mariadb.wait_for_replica()  # the server reads the sale on the replica
     proc, port = _start_granian(tmp_path)
     with Load(port, f"/api/sales/{sale.pk}/") as load:
         deadline = time.monotonic() + 20

@@ -36,9 +36,10 @@ def _records(proc, predicate, timeout: float = 10.0) -> list[dict]:
         time.sleep(0.05)
 
 
-def test_a_request_logs_json_with_its_request_id_and_reservation_id(json_web):
+def test_a_request_logs_json_with_its_request_id_and_reservation_id(json_web, stack):
     proc, base = json_web
     token = Token.objects.create(user=UserFactory()).key
+    stack.mariadb.wait_for_replica()  # the server reads the token on the replica
     rid = reservation_id_new(7)
     response = requests.get(f"{base}/api/reservations/{rid}", headers={"Authorization": f"Token {token}"}, timeout=5)
     assert response.status_code == 404
