@@ -15,9 +15,19 @@ class HistoryInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "reservation_id", "user", "sale", "quantity", "price", "status", "created_at", "expires_at")
+    list_display = (
+        "number",
+        "reservation_id",
+        "user",
+        "sale",
+        "quantity",
+        "price",
+        "status",
+        "created_at",
+        "expires_at",
+    )
     list_filter = ("status", "sale")
-    search_fields = ("reservation_id", "user__username")
+    search_fields = ("=number", "reservation_id", "user__username")  # the number: exact, as shoppers quote it
     list_select_related = ("user", "sale")
     inlines = [HistoryInline]
     actions = ["cancel_selected"]
@@ -37,7 +47,7 @@ class OrderAdmin(admin.ModelAdmin):
                 order_cancel(order_id=order.pk, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
             except ApplicationError as exc:
                 audit_record(user=request.user, obj=order, action="cancel refused", code=exc.code)
-                self.message_user(request, f"Order {order.pk}: {exc.message}", level=messages.WARNING)
+                self.message_user(request, f"Order {order.number}: {exc.message}", level=messages.WARNING)
                 continue
             audit_record(user=request.user, obj=order, action="cancelled", quantity_returned=order.quantity)
             done += 1

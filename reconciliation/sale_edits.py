@@ -15,7 +15,14 @@ from inventory.services import SaleWindow, sale_window_set
 from reconciliation.preheat import sale_preheat
 
 WINDOW_FIELDS = {"starts_at", "ends_at", "per_user_limit"}
-BUILT_FROM = {"quantity", "queue_enabled", "admit_per_second", "admission_seconds", "prequeue_seconds"}
+BUILT_FROM = {
+    "quantity",
+    "stock_buckets",
+    "queue_enabled",
+    "admit_per_second",
+    "admission_seconds",
+    "prequeue_seconds",
+}
 REDIS_FIELDS = WINDOW_FIELDS | BUILT_FROM
 
 

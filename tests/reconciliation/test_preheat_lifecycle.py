@@ -72,7 +72,7 @@ def _ended_and_settled(settings, *, pay: bool = True):
     assert buy(client_for(shopper), sale.pk).status_code == 202
     reservations_drain(sale_id=sale.pk)
     if pay:
-        order_pay(order_id=Order.objects.using("default").get().pk, user_id=shopper.pk)
+        order_pay(number=Order.objects.using("default").get().number, user_id=shopper.pk)
     FlashSale.objects.filter(pk=sale.pk).update(
         starts_at=timezone.now() - timedelta(hours=2), ends_at=timezone.now() - timedelta(seconds=1)
     )

@@ -38,6 +38,7 @@ def _form(sale: FlashSale, **changes) -> dict:
         "admit_per_second": sale.admit_per_second,
         "admission_seconds": sale.admission_seconds,
         "prequeue_seconds": sale.prequeue_seconds,
+        "stock_buckets": sale.stock_buckets,
         **changes,
     }
     data = {k: v for k, v in values.items() if k not in ("starts_at", "ends_at")}
