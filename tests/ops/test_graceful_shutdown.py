@@ -77,6 +77,12 @@ class Load:
                 response.read()
                 with self.lock:
                     self.answered.append(response.status)
+            except ConnectionResetError:
+                # The kernel's RST for a connection still in the listen backlog when the server
+                # closed its socket: the server never took it (a load balancer retries it). A
+                # request the server took and dropped ends as RemoteDisconnected instead.
+                with self.lock:
+                    self.refused += 1
             except (OSError, http.client.HTTPException) as exc:
                 with self.lock:
                     self.lost.append(repr(exc))
