@@ -6,10 +6,19 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.audit import audit_record
 from config.errors import ApplicationError
 from flashsale.models import FlashSale
 from flashsale.queue import queue_pause
 from flashsale.services import sale_pause, sale_resume
+
+# What an action did, in the operator's language (the audit trail records the English key).
+DONE_TEXT = {
+    "paused": gettext_lazy("paused"),
+    "resumed": gettext_lazy("resumed"),
+    "admission held": gettext_lazy("admission held"),  # i18n: the key is the audit record
+    "admission resumed": gettext_lazy("admission resumed"),  # i18n: the key is the audit record
+}
 
 
 class FlashSaleAdmin(admin.ModelAdmin):
@@ -43,27 +52,35 @@ class FlashSaleAdmin(admin.ModelAdmin):
         description=gettext_lazy("Pause selected sales (kill switch: purchases refused at once)"), permissions=["pause"]
     )
     def pause(self, request, queryset):
-        self._each(request, queryset, sale_pause, gettext_lazy("paused"))
+        self._each(request, queryset, sale_pause, "paused")
 
     @admin.action(description=gettext_lazy("Resume selected sales"), permissions=["pause"])
     def resume(self, request, queryset):
-        self._each(request, queryset, sale_resume, gettext_lazy("resumed"))
+        self._each(request, queryset, sale_resume, "resumed")
 
     @admin.action(
         description=gettext_lazy("Hold the waiting room's admission (shoppers keep their places)"),
         permissions=["pause"],
     )
     def hold_admission(self, request, queryset):
-        self._each_line(request, queryset, paused=True, done=gettext_lazy("admission held"))
+        self._each_line(request, queryset, paused=True, done="admission held")  # i18n: the audit record
 
     @admin.action(description=gettext_lazy("Resume the waiting room's admission"), permissions=["pause"])
     def resume_admission(self, request, queryset):
-        self._each_line(request, queryset, paused=False, done=gettext_lazy("admission resumed"))
+        self._each_line(request, queryset, paused=False, done="admission resumed")  # i18n: the audit record
 
-    def _each_line(self, request, queryset, *, paused: bool, done):
+    def _each_line(self, request, queryset, *, paused: bool, done: str):
         for sale in queryset:
-            if queue_pause(sale_id=sale.pk, paused=paused):
-                self.message_user(request, _("%(sale)s: %(done)s.") % {"sale": sale, "done": done})
+            applied = queue_pause(sale_id=sale.pk, paused=paused)
+            audit_record(
+                user=request.user,
+                obj=sale,
+                action=done,
+                # i18n: the audit trail is English, like the logs
+                applied="yes" if applied else "no (no line in Redis)",
+            )
+            if applied:
+                self.message_user(request, _("%(sale)s: %(done)s.") % {"sale": sale, "done": DONE_TEXT[done]})
             else:
                 self.message_user(
                     request,
@@ -71,13 +88,16 @@ class FlashSaleAdmin(admin.ModelAdmin):
                     messages.WARNING,
                 )
 
-    def _each(self, request, queryset, service, done):
+    def _each(self, request, queryset, service, done: str):
         for sale in queryset:
             try:
                 service(sale_id=sale.pk)
-                self.message_user(request, _("%(sale)s: %(done)s.") % {"sale": sale, "done": done})
             except ApplicationError as exc:
+                audit_record(user=request.user, obj=sale, action=f"{done} refused", code=exc.code)
                 self.message_user(request, f"{sale}: {exc.message}", level=messages.ERROR)
+                continue
+            audit_record(user=request.user, obj=sale, action=done, generation=sale.generation)
+            self.message_user(request, _("%(sale)s: %(done)s.") % {"sale": sale, "done": DONE_TEXT[done]})
 
 
 admin.site.register(FlashSale, FlashSaleAdmin)

@@ -25,7 +25,8 @@ class FlashSaleQuerySet(models.QuerySet):
 class FlashSale(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft (not preheated)")
-        SCHEDULED = "scheduled", _("Scheduled (sells within its window)")
+        PUBLISHED = "published", _("Published (preheat pending: beat preheats it PREHEAT_AHEAD_SECONDS before start)")
+        SCHEDULED = "scheduled", _("Scheduled (preheated: sells within its window)")
         PAUSED = "paused", _("Paused (kill switch)")
 
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="sales", verbose_name=_("SKU"))

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from config.audit import audit_record
 from config.errors import ApplicationError
 from orders.lifecycle import order_cancel
 from orders.models import Order, OrderStatusHistory
@@ -46,12 +47,17 @@ class OrderAdmin(admin.ModelAdmin):
     )
     def cancel_selected(self, request, queryset):
         done = 0
-        for order_id, number in queryset.values_list("id", "number"):
+        for order in queryset:
             try:
-                order_cancel(order_id=order_id, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
-                done += 1
+                order_cancel(order_id=order.pk, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
             except ApplicationError as exc:
+                audit_record(user=request.user, obj=order, action="cancel refused", code=exc.code)
                 self.message_user(
-                    request, _("Order %(id)s: %(message)s") % {"id": number, "message": exc.message}, messages.WARNING
+                    request,
+                    _("Order %(id)s: %(message)s") % {"id": order.number, "message": exc.message},
+                    messages.WARNING,
                 )
+                continue
+            audit_record(user=request.user, obj=order, action="cancelled", quantity_returned=order.quantity)
+            done += 1
         self.message_user(request, ngettext("Cancelled %(n)d order.", "Cancelled %(n)d orders.", done) % {"n": done})

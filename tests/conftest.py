@@ -7,6 +7,7 @@ import os
 import pytest
 
 from tests.support.stack import Stack, StackUnavailable, start_stack
+from tests.support.static import STATIC_ROOT, static_collect
 
 _stack: Stack | None = None
 
@@ -21,6 +22,8 @@ TEST_ENV = {
     # LANGUAGE_CODE); tests/test_i18n.py and the zh-hant browser journey check the Chinese ones and
     # that the default, with nothing set, is zh-hant.
     "LANGUAGE_CODE": "en",
+    "STATIC_ROOT": str(STATIC_ROOT),
+    "WHITENOISE_AUTOREFRESH": "true",  # no index of STATIC_ROOT per test client (config/settings.py)
 }
 
 
@@ -69,6 +72,12 @@ def django_db_setup(django_db_blocker, stack):
     with django_db_blocker.unblock():
         call_command("migrate", database="default", verbosity=0)
     stack.mariadb.wait_for_replica()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_collected():
+    """Pages name their static files by hash (the manifest storage): collect them once."""
+    static_collect()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flashsale', '0005_currency_and_labels'),
+        ('flashsale', '0006_currency_and_labels'),
         ('orders', '0005_order_number'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flashsale', '0005_currency_and_labels'),
+        ('flashsale', '0006_currency_and_labels'),
         ('reconciliation', '0001_initial'),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flashsale', '0004_stock_buckets'),
+        ('flashsale', '0005_published_state'),
         ('inventory', '0002_labels'),
     ]
 
@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='flashsale',
             name='state',
-            field=models.CharField(choices=[('draft', 'Draft (not preheated)'), ('scheduled', 'Scheduled (sells within its window)'), ('paused', 'Paused (kill switch)')], default='draft', max_length=16, verbose_name='state'),
+            field=models.CharField(choices=[('draft', 'Draft (not preheated)'), ('published', 'Published (preheat pending: beat preheats it PREHEAT_AHEAD_SECONDS before start)'), ('scheduled', 'Scheduled (preheated: sells within its window)'), ('paused', 'Paused (kill switch)')], default='draft', max_length=16, verbose_name='state'),
         ),
         migrations.AlterField(
             model_name='flashsale',
