@@ -27,6 +27,7 @@ from kombu import Connection
 from config.db_router import PRIMARY, REPLICA
 from config.errors import error_body
 from config.redis import get_redis
+from config.replica_acks import replica_acks_problem
 
 logger = logging.getLogger(__name__)
 DEADLINE_SECONDS = 1.5  # the whole probe answers within this (plus a few ms)
@@ -125,6 +126,13 @@ def check_redis() -> None:
         raise NotReady("loading") from None  # reloading its AOF: the sale state is not there yet
 
 
+def check_redis_replicas() -> None:
+    """Purchases are refused (503) while a master has fewer replicas than REDIS_REPLICA_ACKS: say so."""
+    problem = replica_acks_problem()
+    if problem:
+        raise NotReady(problem)
+
+
 _broker_checked: tuple[float, str] = (float("-inf"), "")  # (when, '' = ok or the reason)
 
 
@@ -152,6 +160,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "primary": check_primary,
     "replica": check_replica,
     "redis": check_redis,
+    "redis_replicas": check_redis_replicas,
     "broker": check_broker,
 }
 

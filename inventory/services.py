@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
+from inventory.confirmed_purchase import stock_take_confirmed
 from inventory.redis_schema import CONSUMER_GROUP, PAUSED, SELLING, sale_keys
 from inventory.scripts import script
 from inventory.selectors import RedisSaleState
@@ -194,6 +197,14 @@ def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
 def stock_take(ask: PurchaseAsk) -> tuple[str, str, bool]:
     """Run the purchase: (code, detail, wake the persister?). See purchase.lua for the codes."""
     keys, args = purchase_script_arguments(ask)
+    if settings.REDIS_REPLICA_ACKS:  # the script and WAIT together on the slot's master (confirmed_purchase.py)
+        return stock_take_confirmed(
+            sale_id=ask.sale_id,
+            keys=keys,
+            args=args,
+            reservation_ttl_ms=ask.reservation_ttl_ms,
+            idem_key=keys[4],
+        )
     # One round trip: rate limits, idempotency, window, token, limit and stock, checked and taken atomically.
     code, detail, wake = script("purchase")(keys=keys, args=args)
     return code, detail, bool(wake)

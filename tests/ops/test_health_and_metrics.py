@@ -69,7 +69,7 @@ def test_readyz_is_ready_when_every_service_answers(client):
     assert response.status_code == 200, response.content
     assert response.json() == {
         "status": "ready",
-        "checks": {"primary": "ok", "replica": "ok", "redis": "ok", "broker": "ok"},
+        "checks": {"primary": "ok", "replica": "ok", "redis": "ok", "redis_replicas": "ok", "broker": "ok"},
     }
 
 
