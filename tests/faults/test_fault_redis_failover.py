@@ -72,25 +72,27 @@ def on_replicated_cluster(replicated_cluster, settings, monkeypatch):
 class Rush:
     sale_id: int
     stop_at: float
-    answers: list[tuple[float, int, str]] = field(default_factory=list)  # (monotonic, status, code or rid)
+    # (monotonic when answered, status, code or rid, monotonic when asked)
+    answers: list[tuple[float, int, str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     killed_at: float = 0.0
     promoted_at: float = 0.0  # the cluster agreed on the replica as the new master
     synced_at: float = 0.0  # the killed node was back as its replica, in sync
 
-    def note(self, status: int, what: str) -> None:
+    def note(self, status: int, what: str, asked: float) -> None:
         with self.lock:
-            self.answers.append((time.monotonic(), status, what))
+            self.answers.append((time.monotonic(), status, what, asked))
 
     def accepted(self) -> list[tuple[float, str]]:
-        return [(t, what) for t, status, what in self.answers if status == 202]
+        return [(t, what) for t, status, what, _ in self.answers if status == 202]
 
     def shop(self, user_ids: list[int]) -> None:
         client = Client()
         for user_id in user_ids:
             while time.monotonic() < self.stop_at:  # a 503 is tried again, with a fresh token
+                asked = time.monotonic()
                 status, what = self._attempt(client, user_id)
-                self.note(status, what)
+                self.note(status, what, asked)
                 if status not in (0, 503):
                     break
                 time.sleep(0.01)  # as a client backs off before trying again
@@ -146,12 +148,10 @@ def _outcome(rush: Rush, killed_at: float, sale) -> dict:
         .exclude(status=OrderStatus.FAILED)
         .values_list("reservation_id", "id")
     )
-    after = [t for t, status, _ in rush.answers if t > killed_at]
-    refused = Counter((status, what) for t, status, what in rush.answers if t > killed_at and status != 202)
-    # Recovery: the first 202 after the first refusal the kill caused (answers in flight at the kill
-    # may still be 202s).
-    first_refusal = min((t for t, status, _ in rush.answers if t > killed_at and status == 503), default=killed_at)
-    first_after = min((t for rid, t in accepted.items() if t > first_refusal), default=None)
+    after = [t for t, *_ in rush.answers if t > killed_at]
+    refused = Counter((status, what) for t, status, what, _ in rush.answers if t > killed_at and status != 202)
+    # Recovery: the first 202 to a purchase asked after the kill (one asked before may answer after).
+    first_after = min((t for t, status, _, asked in rush.answers if status == 202 and asked > killed_at), default=None)
     every = Order.objects.using("default").filter(sale=sale).exclude(status=OrderStatus.FAILED)
     return {
         "orders_without_202": every.exclude(reservation_id__in=list(accepted)).count(),
