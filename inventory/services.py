@@ -203,7 +203,7 @@ def stock_take(ask: PurchaseAsk) -> tuple[str, str, bool]:
             keys=keys,
             args=args,
             reservation_ttl_ms=ask.reservation_ttl_ms,
-            idem_key=keys[4],
+            idem_key=sale_keys(ask.sale_id).idempotency(ask.user_id, ask.idempotency_key or "-"),
         )
     # One round trip: rate limits, idempotency, window, token, limit and stock, checked and taken atomically.
     code, detail, wake = script("purchase")(keys=keys, args=args)
