@@ -17,17 +17,23 @@ from config.redis import get_redis
 from flashsale.models import FlashSale
 from inventory.models import Stock
 from inventory.redis_schema import sale_keys
+from inventory.selectors import sale_bucket_count
 from orders.models import LIVE_STATUSES, Order
 
 
+def _all_buckets(sale_id: int) -> list:
+    """The keys of every bucket of the sale (one for a one-bucket sale)."""
+    return [sale_keys(sale_id, b) for b in range(sale_bucket_count(sale_id))]
+
+
 def stream_state(sale_id: int) -> tuple[int, int]:
-    """(stream length, in-flight units) of a sale, in one round trip."""
-    keys = sale_keys(sale_id)
+    """(stream length, in-flight units) of a sale, its buckets summed."""
     pipe = get_redis().pipeline(transaction=False)
-    pipe.xlen(keys.stream)
-    pipe.hget(keys.meta, "inflight")
-    xlen, inflight = pipe.execute()
-    return int(xlen), int(inflight or 0)
+    for keys in _all_buckets(sale_id):
+        pipe.xlen(keys.stream)
+        pipe.hget(keys.meta, "inflight")
+    values = pipe.execute()
+    return sum(int(v) for v in values[0::2]), sum(int(v or 0) for v in values[1::2])
 
 
 def drain(sale_id: int, *, timeout: float = 120.0, kick_every: float = 2.0) -> float:
@@ -129,12 +135,13 @@ def check_sale(
     redis_backed: bool = True,
 ) -> SaleCheck:
     """``accepted`` defaults to the purchase script's own OK counter for the sale."""
-    keys, r = sale_keys(sale.pk), get_redis()
+    r = get_redis()
     if redis_backed:
+        buckets = _all_buckets(sale.pk)
         if accepted is None:
-            accepted = int(r.hget(keys.stats, "purchase:OK") or 0)
-        redis_stock = int(r.get(keys.stock) or 0)
-        redis_bought = sum(int(v) for v in r.hvals(keys.bought))
+            accepted = sum(int(r.hget(keys.stats, "purchase:OK") or 0) for keys in buckets)
+        redis_stock = sum(int(r.get(keys.stock) or 0) for keys in buckets)
+        redis_bought = sum(int(v) for keys in buckets for v in r.hvals(keys.bought))
         xlen, inflight = stream_state(sale.pk)
     else:
         redis_stock = redis_bought = None

@@ -29,7 +29,8 @@ class Variant:
     label: str
     url: str
     cluster: bool
-    acks: int = 0  # REDIS_REPLICA_ACKS
+    buckets: int = 1  # the hot sale's stock_buckets (--compare-buckets N adds N-bucket variants)
+    acks: int = 0  # REDIS_REPLICA_ACKS (--replica-acks compares 0 and 1)
     runs: list[LoadResult] = field(default_factory=list)
     checks: list[checks.SaleCheck] = field(default_factory=list)
 
@@ -71,6 +72,12 @@ def compare(args, stack, spec, shoppers, clean_env, app_env, plan, log) -> tuple
         f"(one pre-issued token each) x {args.repeats} per Redis, alternating, median reported"
     )
     variants = [Variant("one Redis", stack.redis.url, False), Variant("3-master cluster", cluster.url, True)]
+    if args.compare_buckets:  # one hot sale split over N buckets, on each Redis kind
+        n = args.compare_buckets
+        variants += [
+            Variant(f"one Redis, {n} buckets", stack.redis.url, False, n),
+            Variant(f"cluster, {n} buckets", cluster.url, True, n),
+        ]
     return _compare(variants, args, stack, spec, shoppers, clean_env, app_env, plan, log)
 
 
@@ -121,7 +128,7 @@ def final_values_acks(variants: list[Variant]) -> dict[str, str]:
 
 
 def final_values(variants: list[Variant]) -> dict[str, str]:
-    single, cluster = (v.median for v in variants)
+    single, cluster = (v.median for v in variants[:2])
     return {
         "single_redis_rps": f"{single.rps:.0f}",
         "single_redis_p99_ms": f"{single.p99:.1f}",
@@ -139,25 +146,27 @@ def _one_run(variant, attempt, stack, spec, shoppers, clean_env, app_env, plan, 
             n_warm = min(2000, plan.purchases)
             warm = seed.create_sale(title=f"warm-up {variant.label}", stock=n_warm, limit=1)
             endpoints._purchase("warm", base, warm, shoppers[:n_warm], plan, stack.workdir, quota_limit=10)
-            sale = seed.create_sale(title=f"{variant.label} #{attempt + 1}", stock=plan.purchases, limit=1)
+            sale = seed.create_sale(
+                title=f"{variant.label} #{attempt + 1}", stock=plan.purchases, limit=1, buckets=variant.buckets
+            )
             res = endpoints._purchase(
                 "purchase", base, sale, shoppers[: plan.purchases], plan, stack.workdir, quota_limit=120
             )
         finally:
             server.stop()
         variant.runs.append(res)
-        log(f"    {variant.label:<17} {endpoints._fmt(res)}  (run {attempt + 1} of {plan.repeats})")
+        log(f"    {variant.label:<22} {endpoints._fmt(res)}  (run {attempt + 1} of {plan.repeats})")
         for s, label in ((sale, f"{variant.label} #{attempt + 1}"), (warm, f"warm-up {variant.label}")):
             variant.checks.append(checks.check_sale(s, label))
 
 
 def table(variants: list[Variant], *, log=print) -> None:
     base = variants[0].median
-    log(f"  Redis              purchase req/s   p50 ms   p99 ms   vs {variants[0].label:<9} runs (req/s)")
+    log(f"  Redis                   purchase req/s   p50 ms   p99 ms   vs {variants[0].label:<10} runs (req/s)")
     for v in variants:
         m = v.median
         runs = ", ".join(f"{r.rps:.0f}" for r in v.runs)
-        log(f"  {v.label:<18} {m.rps:14.0f} {m.p50:8.1f} {m.p99:8.1f} {m.rps / base.rps:11.2f}x   {runs}")
+        log(f"  {v.label:<23} {m.rps:14.0f} {m.p50:8.1f} {m.p99:8.1f} {m.rps / base.rps:12.2f}x   {runs}")
 
 
 def _sale(sale_id: int):

@@ -1,5 +1,6 @@
-"""The endpoints measured side by side on one app server: bare, purchase, naive, and the waiting
-room's join and poll (bench/queue_endpoints.py).
+"""The endpoints measured side by side on one app server: bare, purchase, naive, the waiting
+room's join and poll (bench/queue_endpoints.py), and a polling shopper's cached reads
+(bench/read_endpoints.py).
 
 (a) purchase: ``POST /api/sales/{id}/purchase`` with a pre-issued one-time token per request
     (one shopper per request: the limit is 1 and a token works once), so only purchase answers
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import checks, queue_endpoints, seed
+from bench import checks, queue_endpoints, read_endpoints, seed
 from bench.load import LoadResult, run_wrk
 from bench.procs import ServerSpec, start_server
 
@@ -129,6 +130,13 @@ def measure_server(
         pollers = shoppers[: plan.poll_line]
         run.results["queue_poll"] = queue_endpoints.measure_poll(base, pollers, plan, workdir, label=spec.label)
         log(f"    queue poll {_fmt(run.results['queue_poll'])}")
+
+        # Polling shoppers, few enough that the warm-up reads them all well inside their fresh period.
+        readers = shoppers[: min(plan.poll_line, read_endpoints.READERS)]
+        run.results["order_read"] = read_endpoints.measure_order_read(base, readers, plan, workdir, label=spec.label)
+        log(f"    order read {_fmt(run.results['order_read'])}")
+        run.results["sale_read"] = read_endpoints.measure_sale_read(base, plan, workdir, label=spec.label)
+        log(f"    sale read  {_fmt(run.results['sale_read'])}")
 
         naive = seed.create_sale(title=f"naive {spec.label}", stock=NAIVE_STOCK, limit=NAIVE_STOCK, preheat=False)
         run.results["naive"] = run_wrk(

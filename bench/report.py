@@ -128,9 +128,29 @@ def sale_summary(sale, chart_path, *, log=print) -> None:
     log(f"  accepted {sale.accepted} of stock {sale.stock}; chart: {chart_path}")
 
 
+def reads_table(runs: list[ServerRun], chosen: ServerRun, *, log=print) -> None:
+    log()
+    log(
+        f"  {'server':<24}{'purchase req/s':>15}{'p99':>7} |{'order read req/s':>17}{'p50':>7}{'p99':>7} |"
+        f"{'sale read req/s':>16}{'p50':>7}{'p99':>7} |{'order/purch':>12}{'sale/purch':>11}"
+    )
+    for r in runs:
+        p, o, s = r.results["purchase"], r.results["order_read"], r.results["sale_read"]
+        mark = " *" if r is chosen else ""
+        log(
+            f"  {r.spec.label + mark:<24}{p.rps:>15.0f}{p.p99:>7.1f} |{o.rps:>17.0f}{o.p50:>7.1f}{o.p99:>7.1f} |"
+            f"{s.rps:>16.0f}{s.p50:>7.1f}{s.p99:>7.1f} |{_ratio(o.rps, p.rps):>12.2f}{_ratio(s.rps, p.rps):>11.2f}"
+        )
+    log(
+        "  (order read: GET /api/orders/{number}/ with each shopper's API token, warm cache; sale read: "
+        "GET /api/sales/{id}/, no credential; target: order read >= 1x the purchase's req/s)"
+    )
+
+
 def final_values(chosen: ServerRun, persist_result, final_checks) -> dict[str, str]:
     b, p, n = chosen.results["bare"], chosen.results["purchase"], chosen.results["naive"]
     j, q = chosen.results["queue_join"], chosen.results["queue_poll"]
+    o, s = chosen.results["order_read"], chosen.results["sale_read"]
     return {
         "purchase_rps": f"{p.rps:.0f}",
         "purchase_p99_ms": f"{p.p99:.1f}",
@@ -146,4 +166,9 @@ def final_values(chosen: ServerRun, persist_result, final_checks) -> dict[str, s
         "queue_poll_rps": f"{q.rps:.0f}",
         "queue_join_vs_purchase": f"{_ratio(j.rps, p.rps):.2f}",
         "queue_poll_vs_purchase": f"{_ratio(q.rps, p.rps):.2f}",
+        "order_read_rps": f"{o.rps:.0f}",
+        "order_read_p99_ms": f"{o.p99:.1f}",
+        "sale_read_rps": f"{s.rps:.0f}",
+        "sale_read_p99_ms": f"{s.p99:.1f}",
+        "order_read_vs_purchase": f"{_ratio(o.rps, p.rps):.2f}",
     }

@@ -42,6 +42,11 @@ FINAL_KEYS = (
     "queue_poll_rps",
     "queue_join_vs_purchase",
     "queue_poll_vs_purchase",
+    "order_read_rps",
+    "order_read_p99_ms",
+    "sale_read_rps",
+    "sale_read_p99_ms",
+    "order_read_vs_purchase",
 )
 FULL_SERVERS = "gunicorn-sync:2,gunicorn-gthread:4x4,granian:2x2,granian:2x4,granian:3x2,granian:4x1"
 
@@ -77,6 +82,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compare-ratelimit",
         action="store_true",
         help="also run the purchase path on the chosen server with the other --ratelimit setting",
+    )
+    p.add_argument(
+        "--compare-buckets",
+        type=int,
+        metavar="N",
+        help="also run the purchase path on the chosen server for one hot sale on 1 bucket against N buckets "
+        "(with --redis-cluster: on each Redis kind)",
     )
     p.add_argument(
         "--persist", type=int, help="reservations pre-filled for the persistence run (default 100000; quick 3000)"
@@ -292,6 +304,7 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
     all_checks = [c for r in runs for c in r.checks]
     report.endpoint_table(runs, chosen, log=log)
     report.queue_table(runs, chosen, log=log)
+    report.reads_table(runs, chosen, log=log)
 
     if args.compare_ratelimit:
         other = "off" if args.ratelimit == "raised" else "raised"
@@ -302,6 +315,25 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
         )
         all_checks += variant.checks
         report.ratelimit_delta(chosen, variant, args.ratelimit, other, log=log)
+
+    if args.compare_buckets:
+        from bench import buckets
+
+        log(
+            f"  purchase path on {chosen.spec.label}, one hot sale on 1 bucket and on {args.compare_buckets} "
+            f"({load_text()}):"
+        )
+        split = buckets.measure_buckets(
+            chosen.spec,
+            env=env,
+            shoppers=shoppers,
+            plan=plan,
+            workdir=stack.workdir,
+            buckets=args.compare_buckets,
+            log=log,
+        )
+        all_checks += split.checks
+        buckets.report(split, log=log)
 
     t = time.monotonic()
     backlog = [c.sale_id for c in all_checks if c.redis_stock is not None]

@@ -25,9 +25,11 @@ from flashsale.queue import queue_join
 from flashsale.services import purchase_ask
 from flashsale.tokens import token_sign
 from inventory.models import Sku, Stock
-from inventory.redis_schema import reservation_id_new, sale_keys
+from inventory.purchase import purchase_script_arguments
+from inventory.redis_schema import home_bucket, reservation_id_new, sale_keys
 from inventory.scripts import script
-from inventory.services import purchase_script_arguments
+from inventory.selectors import sale_bucket_count
+from orders.models import Order
 from reconciliation.preheat import sale_preheat
 
 
@@ -54,10 +56,18 @@ def create_shoppers(n: int, *, batch: int = 5000) -> list[Shopper]:
 
 
 def create_sale(
-    *, title: str, stock: int, limit: int, preheat: bool = True, queue: bool = False, admit_per_second: int = 50
+    *,
+    title: str,
+    stock: int,
+    limit: int,
+    preheat: bool = True,
+    queue: bool = False,
+    admit_per_second: int = 50,
+    buckets: int = 1,
 ) -> FlashSale:
     """A live sale on a SKU of its own (so its stock row and invariants are the sale's alone);
-    ``queue``: with its waiting room on, admitting ``admit_per_second``."""
+    ``queue``: with its waiting room on, admitting ``admit_per_second``; ``buckets``: its stock
+    split over that many hash tags."""
     now = timezone.now()
     with transaction.atomic():
         sku = Sku.objects.create(name=f"Bench phone ({title})", price="999.00")
@@ -72,11 +82,33 @@ def create_sale(
             ends_at=now + timedelta(days=1),
             queue_enabled=queue,
             admit_per_second=admit_per_second,
+            stock_buckets=buckets,
         )
     if preheat:
         sale_preheat(sale_id=sale.pk)
         sale.refresh_from_db()
     return sale
+
+
+def create_orders(sale: FlashSale, shoppers: list[Shopper], *, batch: int = 5000) -> list[str]:
+    """One pending order per shopper, as the persister writes them; their numbers, in order."""
+    now, made = timezone.now(), []
+    for lo in range(0, len(shoppers), batch):
+        orders = [
+            Order(
+                reservation_id=reservation_id_new(sale.pk),
+                user_id=s.user_id,
+                sale=sale,
+                quantity=1,
+                price=sale.price,
+                reserved_at=now,
+                expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
+            )
+            for s in shoppers[lo : lo + batch]
+        ]
+        Order.objects.bulk_create(orders)
+        made += [str(o.number) for o in orders]
+    return made
 
 
 def write_users_file(path: Path, shoppers: list[Shopper]) -> Path:
@@ -87,15 +119,17 @@ def write_users_file(path: Path, shoppers: list[Shopper]) -> Path:
 def issue_purchase_tokens(sale_id: int, shoppers: list[Shopper], path: Path, *, chunk: int = 5000) -> Path:
     """One one-time purchase token per shopper, exactly as ``purchase_token_issue`` makes them
     (``token_sign`` + the nonce in Redis with the TTL), pipelined; written as wrk's data file."""
-    keys, ttl, r = sale_keys(sale_id), settings.FLASHSALE["TOKEN_TTL"], get_redis()
+    ttl, r = settings.FLASHSALE["TOKEN_TTL"], get_redis()
+    buckets = sale_bucket_count(sale_id)
     lines = []
     for lo in range(0, len(shoppers), chunk):
         pipe = r.pipeline(transaction=False)
         for s in shoppers[lo : lo + chunk]:
             token, nonce = token_sign(user_id=s.user_id, sale_id=sale_id)
+            keys = sale_keys(sale_id, home_bucket(s.user_id, buckets))  # the token lives in the home bucket
             pipe.set(keys.token(s.user_id), nonce, ex=ttl)
+            pipe.hincrby(keys.stats, "tokens_issued", 1)
             lines.append(f"{s.user_id} {s.api_token} {token}\n")
-        pipe.hincrby(keys.stats, "tokens_issued", min(chunk, len(shoppers) - lo))
         pipe.execute()
     path.write_text("".join(lines))
     return path

@@ -34,7 +34,7 @@ COMPONENTS = [
     ("rate limits (django-ratelimit, Redis)", r"flashsale/ratelimits\.py|django_ratelimit/"),
     ("DRF serializers (input and output)", r"rest_framework/(serializers|fields)\.py|config/fields\.py"),
     ("purchase token verify (signing)", r"flashsale/tokens\.py|django/core/signing"),
-    ("purchase Lua script (one Redis call)", r"inventory/services\.py|config/redis\.py"),
+    ("purchase Lua script (one Redis call)", r"inventory/purchase\.py|inventory/services\.py|config/redis\.py"),
     ("persister wake-up publish (background thread)", r"flashsale/persister_wakeup\.py"),
     ("DRF response rendering", r"rest_framework/(response|renderers)\.py|template/response"),
     ("Django 4xx logging", r"log_response"),

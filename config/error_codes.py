@@ -55,6 +55,7 @@ _CODES = (
     # Operators (reconciliation).
     ErrorCode("preheat_refused", 409, "The sale is live with reservations in flight; confirm to force."),
     ErrorCode("preheat_busy", 409, "The sale kept changing during preheat; try again."),
+    ErrorCode("rebucket_refused", 409, "The bucket count changes only with no reservation in flight; drain first."),
 )
 REGISTRY: dict[str, ErrorCode] = {c.code: c for c in _CODES}
 

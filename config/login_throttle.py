@@ -109,6 +109,29 @@ def _remember_device(request, response, account: str) -> None:
     )
 
 
+def attempt_admit(request, username: str) -> tuple[list, int]:
+    """For logins outside Django's views (the API token endpoint): count an attempt for this
+    username and the client's network. Returns (buckets, wait in ms: 0 when it may go on)."""
+    if not settings.RATELIMIT_ENABLE:
+        return [], 0
+    buckets = _buckets(request, _account(username))
+    try:
+        return buckets, _admit(buckets)
+    except redis.RedisError:  # the throttle only saves work: a login must still work without it
+        logger.warning("login throttle unavailable", exc_info=True)
+        return [], 0
+
+
+def attempt_succeeded(buckets) -> None:
+    """The password was right: forget the account's failures, give the network its attempt back."""
+    if not buckets:
+        return
+    try:
+        _give_back(buckets)
+    except redis.RedisError:
+        logger.warning("login throttle could not forget an account's failures", exc_info=True)
+
+
 def login_throttled(view):
     """Wrap a login view (Django's LoginView, the admin's login): throttle its POSTs."""
 

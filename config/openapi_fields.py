@@ -8,6 +8,7 @@ pattern without NUL, unless its own pattern says more (``RegexField``, ``SlugFie
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
 # One or more characters, none of them NUL. Not ``*``: for a field that allows blank, drf-spectacular
@@ -21,6 +22,9 @@ class CharFieldRequestSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        if direction == "request" and schema.get("type") == "string" and "pattern" not in schema:
+        own = [v.regex.pattern for v in self.target.validators if isinstance(v, RegexValidator)]
+        if own:  # a RegexField (a cursor): its own pattern, which excludes NUL already
+            schema["pattern"] = own[0]
+        elif direction == "request" and schema.get("type") == "string" and "pattern" not in schema:
             schema["pattern"] = NO_NUL_PATTERN
         return schema

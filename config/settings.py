@@ -118,6 +118,13 @@ REDIS_SLOT_CHECK = env_bool("REDIS_SLOT_CHECK", True)
 REDIS_REPLICA_ACKS = env_int("REDIS_REPLICA_ACKS", 0, maximum=5)
 REDIS_REPLICA_ACK_TIMEOUT_MS = env_int("REDIS_REPLICA_ACK_TIMEOUT_MS", 50, minimum=1, maximum=10_000)
 REDIS_CACHE_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT}
+if not REDIS_CLUSTER:
+    # Why blocking: past 200 concurrent cache calls in one process a caller waits (up to 2 s)
+    # for a connection instead of failing; every cached read goes through this pool.
+    REDIS_CACHE_OPTIONS |= {
+        "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+        "CONNECTION_POOL_KWARGS": {"max_connections": 200, "timeout": 2},
+    }
 # django-redis has no cluster client: on a cluster the cache is config/cluster_cache.py's backend.
 REDIS_CACHE_BACKEND = "config.cluster_cache.RedisClusterCache" if REDIS_CLUSTER else "django_redis.cache.RedisCache"
 CACHES = {
@@ -128,6 +135,8 @@ CACHES = {
         "OPTIONS": REDIS_CACHE_OPTIONS,
     }
 }
+# The session's user from the cache (config/auth_cache.py): no DB query per request on a warm cache.
+AUTHENTICATION_BACKENDS = ["config.authentication.CachedModelBackend"]
 SESSION_ENGINE = "config.sessions"  # cached_db, with a cache-only read for the cached pages
 
 # --- Celery -----------------------------------------------------------------------------
@@ -180,6 +189,9 @@ FLASHSALE = {
     "PERSIST_CLAIM_IDLE_MS": env_int("FLASHSALE_PERSIST_CLAIM_IDLE_MS", 30_000, minimum=100),
     "PERSIST_MAX_DELIVERIES": env_int("FLASHSALE_PERSIST_MAX_DELIVERIES", 5, minimum=1),
     "KICK_DEBOUNCE_MS": env_int("FLASHSALE_KICK_DEBOUNCE_MS", 200, minimum=1),
+    # A split sale's transfer between two buckets: its process credits the home bucket within this
+    # time or leaves it to reconciliation, which completes only transfers older than this.
+    "TRANSFER_TIMEOUT_MS": env_int("FLASHSALE_TRANSFER_TIMEOUT_MS", 5000, minimum=100),
     "SWEEP_INTERVAL": env_int("FLASHSALE_SWEEP_INTERVAL", 1, minimum=1),
     "RATE_USER": env_rate("FLASHSALE_RATE_USER", "10/s"),
     "RATE_IP": env_rate("FLASHSALE_RATE_IP", "50/s"),

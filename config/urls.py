@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import health, metrics
 from config.errors import error_json
 from config.login_throttle import login_throttled
+from config.token_api import AuthTokenApi
 from flashsale import apis as sale_apis
 from orders import apis as order_apis
 
@@ -19,6 +20,7 @@ def api_not_found(request):
 
 
 api = [
+    path("auth/token", AuthTokenApi.as_view(), name="auth-token"),
     path("captcha", sale_apis.CaptchaApi.as_view(), name="captcha"),
     path("sales/", sale_apis.SaleListApi.as_view(), name="sale-list"),
     path("sales/<int:sale_id>/", sale_apis.SaleDetailApi.as_view(), name="sale-detail"),
@@ -27,9 +29,11 @@ api = [
     path("sales/<int:sale_id>/queue", sale_apis.queue_view, name="sale-queue"),
     path("reservations/<str:reservation_id>", order_apis.ReservationStatusApi.as_view(), name="reservation"),
     path("orders/", order_apis.OrderListApi.as_view(), name="order-list"),
-    path("orders/<int:order_id>/", order_apis.OrderDetailApi.as_view(), name="order-detail"),
-    path("orders/<int:order_id>/pay", order_apis.OrderPayApi.as_view(), name="order-pay"),
-    path("orders/<int:order_id>/cancel", order_apis.OrderCancelApi.as_view(), name="order-cancel"),
+    # By the public number only: an integer (the old URLs) matches nothing here and is a JSON 404.
+    path("orders/<uuid:number>/", order_apis.order_detail_view, name="order-detail"),
+    path("orders/<uuid:number>/history", order_apis.OrderHistoryApi.as_view(), name="order-history"),
+    path("orders/<uuid:number>/pay", order_apis.OrderPayApi.as_view(), name="order-pay"),
+    path("orders/<uuid:number>/cancel", order_apis.OrderCancelApi.as_view(), name="order-cancel"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last, after every API route. A prefix match of nothing, so it takes every path, even one with

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from config.fields import StrictCharField, StrictIntegerField
 from config.openapi import errors_documented
+from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, cursor_field, page_links, query_validated
 from flashsale import purchase_api, selectors, services
 from flashsale.captcha import captcha_consume, captcha_new
 from flashsale.errors import SaleNotFound
@@ -22,6 +23,8 @@ class SaleOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     sku = serializers.CharField(source="sku.name")
+    description = serializers.CharField(source="sku.description", allow_blank=True)
+    image_url = serializers.CharField(source="sku.image_url", allow_blank=True)
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     quantity = serializers.IntegerField()
     remaining = serializers.IntegerField(allow_null=True)
@@ -34,16 +37,38 @@ class SaleOutputSerializer(serializers.Serializer):
 class SaleListApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=SaleOutputSerializer(many=True))
+    class QuerySerializer(serializers.Serializer):
+        cursor = cursor_field()
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+
+    @extend_schema(
+        parameters=[QuerySerializer],
+        responses=inline_serializer(
+            "SalePage",
+            {
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": SaleOutputSerializer(many=True),
+            },
+        ),
+        description=f"The sales, newest first, {DEFAULT_PAGE_SIZE} a page unless `page_size` says otherwise.",
+        operation_id="sales_list",
+    )
     def get(self, request):
-        sales = selectors.with_remaining(selectors.sales_visible_cached())
-        return Response(SaleOutputSerializer(sales, many=True).data)
+        q = query_validated(self.QuerySerializer, request)
+        size, cursor = q.get("page_size", DEFAULT_PAGE_SIZE), q.get("cursor")
+        if cursor:
+            page = selectors.sales_page(size=size, cursor=cursor)
+        else:  # the first page is what every visitor asks: from the cache
+            page = selectors.sales_first_page_cached(size=size)
+        sales = selectors.with_remaining(list(page.items))
+        return Response({**page_links(request, page), "results": SaleOutputSerializer(sales, many=True).data})
 
 
 class SaleDetailApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=SaleOutputSerializer)
+    @extend_schema(responses=SaleOutputSerializer, operation_id="sales_retrieve")
     def get(self, request, sale_id: int):
         sale = selectors.sale_get_cached(sale_id=sale_id)
         if sale is None:

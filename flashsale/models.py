@@ -42,6 +42,11 @@ class FlashSale(models.Model):
     prequeue_seconds = models.PositiveIntegerField(
         default=600, help_text="How long before the start the line opens (shuffled at the start)."
     )
+    stock_buckets = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Split the stock over this many Redis hash tags (1-16): up to that many Redis Cluster "
+        "masters for one hot sale. Takes effect at the next preheat, which needs nothing in flight to change it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = FlashSaleQuerySet.as_manager()
@@ -58,6 +63,9 @@ class FlashSale(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="sale_quantity_positive"),
             models.CheckConstraint(condition=Q(admit_per_second__gte=1), name="sale_admit_rate_positive"),
             models.CheckConstraint(condition=Q(admission_seconds__gte=10), name="sale_admission_at_least_10s"),
+            models.CheckConstraint(
+                condition=Q(stock_buckets__gte=1, stock_buckets__lte=16), name="sale_stock_buckets_1_to_16"
+            ),
         ]
 
     def __str__(self):

@@ -7,10 +7,11 @@ database: the server's clock in ms (the countdown must not trust the browser's c
 the session is logged in (read from the session, which the cached_db engine serves from Redis;
 ``request.user`` would cost a query). The CSRF token reaches the page's script through its cookie.
 
-Stale-while-revalidate: a copy is fresh for PAGE_FRESH seconds, then kept for PAGE_KEEP more;
-when it goes stale, the one request that wins a ``cache.add`` lock renders it again while every
-other request keeps serving the stale copy, so an expiring entry does not send all concurrent
-requests to the replica at once.
+Cache-aside with the three guards (``config.cache_aside``): a copy is fresh for PAGE_FRESH seconds
+(jittered), then served stale for up to PAGE_KEEP more while the one request that wins the lock
+renders it again; "no such sale" is cached too (briefly), so a storm on a bad id renders nothing.
+A page shares the version key of its sale (or of the sale list), so a save in the admin is seen
+at once.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from collections.abc import Callable
 import redis
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
 
+from config.cache_aside import cached
 from config.sessions import SessionStore
 from flashsale import selectors
 
@@ -35,35 +36,30 @@ logger = logging.getLogger(__name__)
 
 PAGE_FRESH = 3  # seconds a rendered page is served as it is
 PAGE_KEEP = 60  # seconds a stale copy may still be served while one request renders a new one
-LOCK_SECONDS = 5
-VERSION = 2  # bump when the templates change shape, so a deploy does not serve old HTML
+VERSION = 3  # bump when the templates change shape, so a deploy does not serve old HTML
 NOW_MARK = "%%server-now-ms%%"
 AUTH_MARK = "%%auth%%"
-MISSING = ""  # the cached answer for "no such sale": a storm on a bad id must not reach the DB either
 PHASE_ORDER = {"live": 0, "scheduled": 1, "paused": 2, "ended": 3}
 
 
-def _cache_call(method: str, *args, default=None):
-    # Why swallow cache errors: the cache only saves work; a page must still render without it.
-    try:
-        return getattr(cache, method)(*args)
-    except Exception:  # django-redis wraps connection errors in its own types
-        logger.warning("page cache %s failed", method, exc_info=True)
-        return default
+def page_cache_key(key: str) -> str:
+    return f"page:v{VERSION}:{key}"
 
 
-def cached_html(key: str, render: Callable[[], str]) -> str:
-    key = f"page:v{VERSION}:{key}"
-    now = time.time()
-    entry = _cache_call("get", key)
-    if entry is not None:
-        fresh_until, html = entry
-        if fresh_until > now or not _cache_call("add", f"{key}:lock", 1, LOCK_SECONDS, default=True):
-            return html  # fresh, or stale while another request renders it
-    html = render()
-    _cache_call("set", key, (now + PAGE_FRESH, html), PAGE_KEEP)
-    _cache_call("delete", f"{key}:lock")
-    return html
+def sale_page_cache_key(sale_id: int) -> str:
+    return page_cache_key(f"{selectors.sale_tag(sale_id)}:sale")
+
+
+def cached_html(key: str, render: Callable[[], str | None], *, version_key: str) -> str | None:
+    """The page's HTML (None: no such sale) through the cache; ``key`` carries ``version_key``'s hash tag."""
+    return cached(
+        page_cache_key(key),
+        render,
+        fresh_seconds=PAGE_FRESH,
+        stale_seconds=PAGE_KEEP,
+        missing_seconds=selectors.SALE_MISSING_SECONDS,
+        version_key=version_key,
+    )
 
 
 def _with_remaining(sales: list) -> list:
@@ -79,7 +75,7 @@ def _with_remaining(sales: list) -> list:
 def pay_available() -> bool:
     """Whether the order-payment endpoint exists in this deployment (else Pay links to /orders/)."""
     try:
-        resolve("/api/orders/1/pay")
+        resolve("/api/orders/00000000-0000-7000-8000-000000000000/pay")
     except Resolver404:
         return False
     return True
@@ -100,14 +96,14 @@ def sale_list_html() -> str:
         sales.sort(key=lambda s: (PHASE_ORDER.get(s.phase, 9), s.starts_at, s.pk))
         return render_to_string("flashsale/sale_list.html", _page_context(sales=sales))
 
-    return cached_html("sales", render)
+    return cached_html(f"{selectors.SALES_TAG}:list", render, version_key=selectors.SALES_VERSION_KEY)
 
 
-def sale_detail_html(sale_id: int) -> str:
+def sale_detail_html(sale_id: int) -> str | None:
     def render() -> str:
         sale = selectors.sale_get(sale_id=sale_id)
         if sale is None:
-            return MISSING
+            return None
         _with_remaining([sale])
         path = reverse("sale-page", args=[sale.pk])
         return render_to_string(
@@ -122,7 +118,7 @@ def sale_detail_html(sale_id: int) -> str:
             ),
         )
 
-    return cached_html(f"sale:{sale_id}", render)
+    return cached_html(f"{selectors.sale_tag(sale_id)}:sale", render, version_key=selectors.sale_version_key(sale_id))
 
 
 def server_now_ms() -> int:

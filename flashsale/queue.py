@@ -28,6 +28,7 @@ from django.core import signing
 from config.redis import get_redis
 from flashsale.errors import NotInQueue, QueueNotOpen
 from flashsale.scripts import script
+from inventory.buckets import bucket_count_recent, other_buckets_stock
 from inventory.redis_schema import QueueField, sale_keys
 
 TICKET_SALT = "flashsale.queue-ticket"
@@ -186,6 +187,9 @@ def _fresh_snapshot(sale_id: int) -> Snapshot | None:
 
 
 def _run(name: str, sale_id: int, args: list) -> list:
+    buckets = bucket_count_recent(sale_id)
+    if buckets > 1:  # a split sale: the line knows the stock of bucket 0 only; tell it the rest
+        args = [*args, *other_buckets_stock(sale_id, buckets)]
     answer = script(name)(keys=queue_keys(sale_id), args=args)
     return [a.decode() if isinstance(a, bytes) else a for a in answer]
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from config.db_router import pinned_to_primary
 from config.errors import ServiceUnavailable
 from config.redis import UNAVAILABLE as REDIS_UNAVAILABLE
 from config.redis import get_redis
@@ -17,9 +16,11 @@ from flashsale.errors import SCRIPT_REFUSALS, BadToken, NotAdmitted, SaleNotFoun
 from flashsale.models import FlashSale
 from flashsale.persister_wakeup import persister_wake
 from flashsale.ratelimits import RateLimited, purchase_windows
+from flashsale.selectors import sale_known_cached
 from flashsale.tokens import token_sign, token_verify
+from inventory.purchase import BUSY, PurchaseAsk, stock_take
 from inventory.redis_schema import reservation_id_new, sale_keys
-from inventory.services import PurchaseAsk, purchase_token_store, selling_state_set, stock_take
+from inventory.services import purchase_token_store, selling_state_set
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,11 @@ class Accepted:
 
 
 def sale_exists(sale_id: int) -> bool:
-    """For refusal paths only: Redis first (a preheated sale exists), then the replica, then the primary."""
+    """For refusal paths only: Redis first (a preheated sale exists), then the primary behind the
+    cache (an unknown id's answer is cached briefly, so a flood on unknown sales stays off the DB)."""
     if get_redis().exists(sale_keys(sale_id).meta):
         return True
-    if FlashSale.objects.filter(pk=sale_id).exists():
-        return True
-    with pinned_to_primary():  # the replica may not have a sale created a moment ago
-        return FlashSale.objects.filter(pk=sale_id).exists()
+    return sale_known_cached(sale_id=sale_id)
 
 
 def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
@@ -120,7 +119,7 @@ def purchase_accept(
         user_id=claims.user_id,
         quantity=quantity,
         nonce=claims.nonce,
-        reservation_id=reservation_id_new(sale_id),
+        reservation_id=reservation_id_new(sale_id),  # bucket 0's form; stock_take renames it for the home bucket
         idempotency_key=idem_key,
         fingerprint=_fingerprint(quantity, token) if idem_key else "",
         ip_bucket=ip_bucket,
@@ -134,6 +133,8 @@ def purchase_accept(
         if wake:
             persister_wake(sale_id)  # debounced in the script; beat sweeps if this publish is lost
         return Accepted(reservation_id=detail, sale_id=sale_id)
+    if code == BUSY:
+        raise ServiceUnavailable("the sale's units kept moving to other shoppers: try again")
     if code == "RATE_LIMITED":
         raise RateLimited.after_ms(int(detail))
     if code == "NOT_PREHEATED" and not sale_exists(sale_id):

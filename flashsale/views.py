@@ -23,7 +23,7 @@ def sale_list(request):
 @ensure_csrf_cookie
 def sale_detail(request, sale_id: int):
     html = pages.sale_detail_html(sale_id)
-    if html == pages.MISSING:
+    if html is None:
         raise Http404("No such sale.")
     return pages.respond(request, html)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config.replica_acks import acks_required, replicas_short, script_then_wait, slot_master
-from inventory.redis_schema import CONSUMER_GROUP, sale_keys
+from inventory.redis_schema import CONSUMER_GROUP, reservation_keys
 from inventory.scripts import script
 
 NO_REPLICAS = "NO_REPLICAS"  # refused before the script: the master has too few replicas in sync
@@ -21,9 +21,9 @@ NOT_REPLICATED = "NOT_REPLICATED"  # taken, then too few replicas confirmed it i
 
 
 def stock_take_confirmed(
-    *, sale_id: int, keys: Sequence[str], args: Sequence, reservation_ttl_ms: int, idem_key: str
+    *, keys: Sequence[str], args: Sequence, user_id: int, idempotency_key: str | None, reservation_ttl_ms: int
 ) -> tuple[str, str, bool]:
-    """purchase.lua then WAIT in one round trip: (code, detail, wake the persister?) as stock_take."""
+    """purchase.lua then WAIT in one round trip: (code, detail, wake the persister?) as purchase_run."""
     name, master = slot_master(keys[0])
     if replicas_short(name, master):
         return NO_REPLICAS, "", False  # nothing ran: answered 503 without touching the stock
@@ -32,16 +32,23 @@ def stock_take_confirmed(
     if code != "OK" or acked >= acks_required():
         return code, detail, bool(wake)
     outcome = reservation_abandon(
-        sale_id=sale_id, reservation_id=detail, idem_key=idem_key, reservation_ttl_ms=reservation_ttl_ms
+        reservation_id=detail,
+        user_id=user_id,
+        idempotency_key=idempotency_key,
+        reservation_ttl_ms=reservation_ttl_ms,
     )
     if outcome == "created":
         return code, detail, False  # a persister wrote the order already: it is durable in the database
     return NOT_REPLICATED, outcome, False
 
 
-def reservation_abandon(*, sale_id: int, reservation_id: str, idem_key: str, reservation_ttl_ms: int) -> str:
+def reservation_abandon(
+    *, reservation_id: str, user_id: int, idempotency_key: str | None, reservation_ttl_ms: int
+) -> str:
     """Take back a reservation its replicas did not confirm, unless a persister has it (abandon.lua)."""
-    keys = sale_keys(sale_id)
+    keys = reservation_keys(reservation_id)  # the bucket it was taken from: its buyer's home bucket
+    if keys is None:
+        raise ValueError(f"not a reservation id: {reservation_id!r}")
     # Why a script: deciding "no persister has it" and taking it back must be one atomic step.
     return script("abandon")(
         keys=[
@@ -52,7 +59,7 @@ def reservation_abandon(*, sale_id: int, reservation_id: str, idem_key: str, res
             keys.stream,
             keys.holds,
             keys.reservation(reservation_id),
-            idem_key,
+            keys.idempotency(user_id, idempotency_key or "-"),
             keys.stats,
         ],
         args=[reservation_id, CONSUMER_GROUP, reservation_ttl_ms],

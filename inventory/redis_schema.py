@@ -4,16 +4,24 @@ write these; Python code reads and names them only through this module.
 
 Every key of a sale carries the hash tag ``{<sale_id>}``, so all of a sale's keys live in one Redis
 Cluster slot and a multi-key script over them stays legal.
+
+A hot sale may split its stock over ``stock_buckets`` buckets (docs/architecture.md, "A hot sale
+split over buckets"). Bucket 0 is the sale's tag ``{<sale>}`` itself (so a one-bucket sale is exactly
+that); bucket b >= 1 is ``{<sale>.<b>}``, another slot. Each bucket has its own meta, stock, buyers,
+stream, holds, returns and transfers; a shopper's token, idempotency records and rate counters live
+in their home bucket; the waiting room lives in bucket 0 only.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 CONSUMER_GROUP = "persisters"  # the stream's consumer group: the persister processes
+MAX_BUCKETS = 16
 
 
 class MetaField:
@@ -26,6 +34,7 @@ class MetaField:
     STARTS_MS = "starts"
     ENDS_MS = "ends"
     PER_USER_LIMIT = "limit"
+    BUCKETS = "buckets"  # how many buckets the sale's stock is split over (absent = 1)
 
 
 SELLING, PAUSED = "on", "paused"  # the values of MetaField.STATE
@@ -67,9 +76,15 @@ class StatsField:
 @dataclass(frozen=True)
 class SaleKeys:
     sale_id: int
+    bucket: int = 0
+
+    @property
+    def tag(self) -> str:
+        """The hash tag: ``<sale>`` for bucket 0 (today's keys), ``<sale>.<bucket>`` for the others."""
+        return str(self.sale_id) if self.bucket == 0 else f"{self.sale_id}.{self.bucket}"
 
     def _k(self, suffix: str) -> str:
-        return f"fs:{{{self.sale_id}}}:{suffix}"
+        return f"fs:{{{self.tag}}}:{suffix}"
 
     @property
     def meta(self) -> str:
@@ -88,6 +103,16 @@ class SaleKeys:
     def released(self) -> str:
         """Hash reservation id -> 1 for every reservation whose units went back (the exactly-once guard)."""
         return self._k("released")
+
+    @property
+    def transfers_out(self) -> str:
+        """Hash transfer id -> 'home qty generation ms': units this bucket gave away, not yet known credited."""
+        return self._k("xfer:out")
+
+    @property
+    def transfers_in(self) -> str:
+        """Hash transfer id -> qty: transfers this bucket was credited with (the exactly-once guard)."""
+        return self._k("xfer:in")
 
     @property
     def stream(self) -> str:
@@ -176,24 +201,48 @@ class SaleKeys:
         return self._k(f"rl:ip:{ip}")
 
 
-def sale_keys(sale_id: int) -> SaleKeys:
-    return SaleKeys(int(sale_id))
+def sale_keys(sale_id: int, bucket: int = 0) -> SaleKeys:
+    return SaleKeys(int(sale_id), int(bucket))
 
 
-# --- the reservation id: "<sale id>-<24 hex digits>" -----------------------------------------------
+def home_bucket(user_id: int, buckets: int) -> int:
+    """The bucket that holds all of a shopper's state: a stable hash of the user id (CRC-32, the
+    same in every process and every release), so a shopper always lands in the same slot."""
+    if buckets <= 1:
+        return 0
+    return zlib.crc32(str(int(user_id)).encode()) % buckets
 
-RESERVATION_ID = re.compile(r"^([1-9][0-9]{0,17})-[0-9a-f]{24}$")
+
+# --- the reservation id: "<sale id>[.<bucket>]-<24 hex digits>" -------------------------------------
+
+RESERVATION_ID = re.compile(r"^([1-9][0-9]{0,17})(?:\.([1-9][0-9]?))?-[0-9a-f]{24}$")
 
 
-def reservation_id_new(sale_id: int) -> str:
-    # The sale id travels in the id so a status lookup finds the sale's Redis keys with no DB read.
-    return f"{int(sale_id)}-{secrets.token_hex(12)}"
+def reservation_id_new(sale_id: int, bucket: int = 0) -> str:
+    # The sale id and the bucket travel in the id, so a status lookup or a return finds the
+    # reservation's Redis keys (its bucket's slot) with no DB read. Bucket 0 keeps today's form.
+    tag = sale_keys(sale_id, bucket).tag
+    return f"{tag}-{secrets.token_hex(12)}"
 
 
 def reservation_id_sale(reservation_id: str) -> int | None:
     """The sale a reservation id belongs to, or None if it is not one."""
     match = RESERVATION_ID.match(reservation_id)
     return int(match.group(1)) if match else None
+
+
+def reservation_id_bucket(reservation_id: str) -> int:
+    """The bucket a (well-formed) reservation id was taken from: 0 for the ids of one-bucket sales."""
+    match = RESERVATION_ID.match(reservation_id)
+    return int(match.group(2)) if match and match.group(2) else 0
+
+
+def reservation_keys(reservation_id: str) -> SaleKeys | None:
+    """The keys of the bucket a reservation belongs to, or None if it is not a reservation id."""
+    match = RESERVATION_ID.match(reservation_id)
+    if match is None:
+        return None
+    return sale_keys(int(match.group(1)), int(match.group(2) or 0))
 
 
 # --- the stream entry, as purchase.lua writes it ----------------------------------------------------
@@ -242,7 +291,7 @@ def _fields(fields: dict | list | None) -> dict | None:
 class ReservationRecord:
     status: str  # pending | created | failed
     user_id: int | None
-    order_id: int | None
+    order_number: str | None
     reason: str
 
 
@@ -250,10 +299,10 @@ def reservation_record_parse(fields: dict) -> ReservationRecord | None:
     """The status hash as purchase.lua and settle.lua write it; None when there is none."""
     if not fields:
         return None
-    user, order = fields.get("user", ""), fields.get("order_id", "")
+    user, order = fields.get("user", ""), fields.get("order_number", "")
     return ReservationRecord(
         fields.get("status", ""),
         int(user) if user.isdigit() else None,
-        int(order) if order.isdigit() else None,
+        order or None,
         fields.get("reason", ""),
     )

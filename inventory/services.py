@@ -1,5 +1,5 @@
 """Writes of a sale's Redis projection: preheat, pause and resume, return units, repair the stock,
-store a purchase token, take stock for a purchase, settle persisted reservations.
+store a purchase token, settle persisted reservations (taking stock: inventory/purchase.py).
 
 Every function takes ids and numbers; what to write is decided above (flashsale, orders,
 reconciliation). Each is one script, so what it moves moves together or not at all.
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from inventory.confirmed_purchase import stock_take_confirmed
-from inventory.redis_schema import CONSUMER_GROUP, PAUSED, SELLING, sale_keys
+from config.redis import get_redis
+from inventory.buckets import bucket_count_known, bucket_count_learn
+from inventory.redis_schema import CONSUMER_GROUP, PAUSED, SELLING, home_bucket, reservation_keys, sale_keys
 from inventory.scripts import script
 from inventory.selectors import RedisSaleState
 
@@ -55,9 +54,11 @@ def preheat_write(
     window: SaleWindow,
     rebuild: Rebuild | None,
     queue: QueueSettings,
+    buckets: int = 1,
 ) -> bool:
-    """Write the selling state with a new generation if nothing moved since ``seen``; False if it did."""
-    keys = sale_keys(sale_id)
+    """Write one bucket's selling state (``seen.bucket``; a one-bucket sale: the sale's) with a new
+    generation if nothing moved since ``seen``; False if it did."""
+    keys = sale_keys(sale_id, seen.bucket)
     extra: list = []
     if rebuild is not None:
         for user_id, qty in rebuild.bought.items():
@@ -67,8 +68,10 @@ def preheat_write(
         for reservation_id, until_ms in rebuild.holds.items():
             extra += ["h", reservation_id, until_ms]
     # Why a compare-and-set script: purchases and settles may move the counters between our read and this write.
+    bucket_keys = [keys.meta, keys.stock, keys.bought, keys.released, keys.stream, keys.holds]
+    bucket_keys += [keys.transfers_out, keys.transfers_in]
     result = script("preheat")(
-        keys=[keys.meta, keys.stock, keys.bought, keys.released, keys.stream, keys.holds, keys.queue],
+        keys=bucket_keys + ([keys.queue] if seen.bucket == 0 else []),  # the waiting room lives in bucket 0
         args=[
             seen.generation_raw,
             seen.sequence,
@@ -87,6 +90,7 @@ def preheat_write(
             queue.admit_per_second,
             queue.admission_ms,
             queue.prequeue_ms,
+            buckets,
             *extra,
         ],
     )
@@ -94,14 +98,25 @@ def preheat_write(
 
 
 def selling_state_set(*, sale_id: int, selling: bool) -> bool:
-    """Pause or resume a preheated sale at once; False if it is not preheated."""
-    # Why a script: set the state only if the sale is preheated, in one step.
-    return bool(script("set_state")(keys=[sale_keys(sale_id).meta], args=[SELLING if selling else PAUSED]))
+    """Pause or resume a preheated sale at once (every bucket); False if it is not preheated."""
+    buckets = bucket_count_learn(sale_id)
+    pipe = get_redis().pipeline(transaction=False)  # one script per bucket (each its own slot), one round trip
+    for bucket in range(buckets):
+        # Why a script: set the state only if the bucket is preheated, in one step.
+        script("set_state")(keys=[sale_keys(sale_id, bucket).meta], args=[SELLING if selling else PAUSED], client=pipe)
+    return bool(pipe.execute()[0])
+
+
+def _reservation_bucket(sale_id: int, reservation_id: str):
+    """The keys of the bucket the reservation was taken from (bucket 0 for a malformed id)."""
+    keys = reservation_keys(reservation_id)
+    return keys if keys is not None and keys.sale_id == sale_id else sale_keys(sale_id)
 
 
 def stock_release(*, sale_id: int, reservation_id: str, user_id: int, quantity: int) -> bool:
-    """Give a closed order's units back to Redis, exactly once (guard keyed by reservation id)."""
-    keys = sale_keys(sale_id)
+    """Give a closed order's units back to Redis, exactly once (guard keyed by reservation id), into
+    the bucket the reservation came from (its buyer's home bucket, where their count is)."""
+    keys = _reservation_bucket(sale_id, reservation_id)
     # Why a script: the guard and the two counters must move together or not at all.
     return bool(
         script("release")(
@@ -114,12 +129,14 @@ def stock_release(*, sale_id: int, reservation_id: str, user_id: int, quantity: 
 def hold_end(*, sale_id: int, reservation_id: str) -> bool:
     """A paid order's units are sold for good: they no longer hold the line open (once)."""
     # Why a script: the removal is the guard, so a second call changes nothing.
-    return bool(script("hold_end")(keys=[sale_keys(sale_id).holds], args=[reservation_id]))
+    keys = _reservation_bucket(sale_id, reservation_id)
+    return bool(script("hold_end")(keys=[keys.holds], args=[reservation_id]))
 
 
 def stock_repair(*, sale_id: int, seen: RedisSaleState, stock: int) -> bool:
-    """Set the stock to ``stock`` if nothing moved since ``seen``; False if something did."""
-    keys = sale_keys(sale_id)
+    """Set one bucket's stock (``seen.bucket``) to ``stock`` if nothing moved since ``seen``; False if
+    something did."""
+    keys = sale_keys(sale_id, seen.bucket)
     # Why compare-and-set: only a Redis that still looks exactly as we read it may be overwritten.
     return bool(
         script("repair")(
@@ -132,82 +149,40 @@ def stock_repair(*, sale_id: int, seen: RedisSaleState, stock: int) -> bool:
 def purchase_token_store(*, sale_id: int, user_id: int, nonce: str, ttl_seconds: int) -> int:
     """Keep a user's one-time purchase nonce. Returns the seconds it lives (never beyond the user's
     admission when the sale has a waiting room), 0 if the sale is not preheated, -1 if not admitted."""
-    keys = sale_keys(sale_id)
-    # One round trip, and no database read: the token is stored only for a preheated sale and an admitted user.
+    for _ in range(3):
+        buckets = bucket_count_known(sale_id)
+        lives = _token_store(sale_id, user_id, nonce, ttl_seconds, buckets)
+        if lives == 0 and buckets > 1 and bucket_count_learn(sale_id) != buckets:
+            continue  # Redis lost the sale, or it has fewer buckets now: ask where bucket 0 says
+        if lives != -2:
+            return lives
+        bucket_count_learn(sale_id)  # the sale has another bucket count than this process thought
+    return 0
+
+
+def _token_store(sale_id: int, user_id: int, nonce: str, ttl_seconds: int, buckets: int) -> int:
+    keys = sale_keys(sale_id, home_bucket(user_id, buckets))
+    if keys.bucket == 0:
+        # One round trip, and no database read: the token is stored only for a preheated sale and an admitted user.
+        return int(
+            script("token")(
+                keys=[keys.meta, keys.token(user_id), keys.stats, keys.queue, keys.queue_admitted],
+                args=[nonce, ttl_seconds, user_id, buckets],
+            )
+        )
+    # The token lives in the user's home bucket, the waiting room in bucket 0 (another slot): read the
+    # admission there first (one more round trip, for split sales only), then store the token.
+    line = sale_keys(sale_id)
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hget(line.queue, "on")
+    pipe.zscore(line.queue_admitted, user_id)
+    on, until_ms = pipe.execute()
+    admitted = str(int(until_ms or 0)) if on == "1" else ""
     return int(
         script("token")(
-            keys=[keys.meta, keys.token(user_id), keys.stats, keys.queue, keys.queue_admitted],
-            args=[nonce, ttl_seconds, user_id],
+            keys=[keys.meta, keys.token(user_id), keys.stats], args=[nonce, ttl_seconds, user_id, buckets, admitted]
         )
     )
-
-
-@dataclass(frozen=True)
-class PurchaseAsk:
-    """Everything purchase.lua checks and takes, as ids and numbers (its header documents each)."""
-
-    sale_id: int
-    user_id: int
-    quantity: int
-    nonce: str
-    reservation_id: str
-    idempotency_key: str | None = None
-    fingerprint: str = ""  # '' = no Idempotency-Key
-    ip_bucket: str = ""  # the client address as its per-IP limit counts it
-    idempotency_ttl_ms: int = 0
-    reservation_ttl_ms: int = 0
-    wakeup_debounce_ms: int = 0
-    rate_windows: tuple[int, int, int, int] = (0, 0, 0, 0)  # user max, user window ms, IP max, IP window ms
-    hold_ms: int = 0  # how long the accepted units are held unpaid: the payment deadline
-
-
-def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
-    """KEYS and ARGV of purchase.lua (the bench pre-fills streams through this too)."""
-    keys = sale_keys(ask.sale_id)
-    return (
-        [
-            keys.meta,
-            keys.stock,
-            keys.bought,
-            keys.token(ask.user_id),
-            keys.idempotency(ask.user_id, ask.idempotency_key or "-"),
-            keys.stream,
-            keys.reservation(ask.reservation_id),
-            keys.wakeup_debounce,
-            keys.stats,
-            keys.rate_user(ask.user_id),
-            keys.rate_ip(ask.ip_bucket or "-"),
-            keys.holds,
-        ],
-        [
-            ask.user_id,
-            ask.quantity,
-            ask.nonce,
-            ask.reservation_id,
-            ask.fingerprint,
-            ask.idempotency_ttl_ms,
-            ask.reservation_ttl_ms,
-            ask.wakeup_debounce_ms,
-            *ask.rate_windows,
-            ask.hold_ms,
-        ],
-    )
-
-
-def stock_take(ask: PurchaseAsk) -> tuple[str, str, bool]:
-    """Run the purchase: (code, detail, wake the persister?). See purchase.lua for the codes."""
-    keys, args = purchase_script_arguments(ask)
-    if settings.REDIS_REPLICA_ACKS:  # the script and WAIT together on the slot's master (confirmed_purchase.py)
-        return stock_take_confirmed(
-            sale_id=ask.sale_id,
-            keys=keys,
-            args=args,
-            reservation_ttl_ms=ask.reservation_ttl_ms,
-            idem_key=sale_keys(ask.sale_id).idempotency(ask.user_id, ask.idempotency_key or "-"),
-        )
-    # One round trip: rate limits, idempotency, window, token, limit and stock, checked and taken atomically.
-    code, detail, wake = script("purchase")(keys=keys, args=args)
-    return code, detail, bool(wake)
 
 
 @dataclass(frozen=True)
@@ -219,17 +194,18 @@ class Settled:
     user_id: int
     quantity: int
     outcome: str  # 'created' | 'failed'
-    order_id: int | None
+    order_number: str | None  # the order's public number
     reason: str = ""
 
 
-def reservations_settle(*, sale_id: int, settled: list[Settled], reservation_ttl_ms: int) -> int:
-    """After the DB commit: acknowledge, delete, count and publish the outcome of persisted entries,
-    and give a failed one's units back once. Returns how many this call acknowledged."""
-    keys = sale_keys(sale_id)
+def reservations_settle(*, sale_id: int, settled: list[Settled], reservation_ttl_ms: int, bucket: int = 0) -> int:
+    """After the DB commit: acknowledge, delete, count and publish the outcome of persisted entries
+    of one bucket's stream, and give a failed one's units back once. Returns how many this call
+    acknowledged."""
+    keys = sale_keys(sale_id, bucket)
     args: list = [CONSUMER_GROUP, reservation_ttl_ms]
     for s in settled:
-        args += [s.entry_id, s.reservation_id, s.user_id, s.quantity, s.outcome, s.order_id or "", s.reason]
+        args += [s.entry_id, s.reservation_id, s.user_id, s.quantity, s.outcome, s.order_number or "", s.reason]
     # Why a script: ack, delete, in-flight counter, failure refund and status must move together.
     return script("settle")(
         keys=[

@@ -14,9 +14,19 @@ class HistoryInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "reservation_id", "user", "sale", "quantity", "price", "status", "created_at", "expires_at")
+    list_display = (
+        "number",
+        "reservation_id",
+        "user",
+        "sale",
+        "quantity",
+        "price",
+        "status",
+        "created_at",
+        "expires_at",
+    )
     list_filter = ("status", "sale")
-    search_fields = ("reservation_id", "user__username")
+    search_fields = ("=number", "reservation_id", "user__username")  # the number: exact, as shoppers quote it
     list_select_related = ("user", "sale")
     inlines = [HistoryInline]
     actions = ["cancel_selected"]
@@ -31,10 +41,10 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected orders awaiting payment (returns their stock)", permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         done = 0
-        for order_id in queryset.values_list("id", flat=True):
+        for order_id, number in queryset.values_list("id", "number"):
             try:
                 order_cancel(order_id=order_id, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
                 done += 1
             except ApplicationError as exc:
-                self.message_user(request, f"Order {order_id}: {exc.message}", level=messages.WARNING)
+                self.message_user(request, f"Order {number}: {exc.message}", level=messages.WARNING)
         self.message_user(request, f"Cancelled {done} order(s).")

@@ -19,9 +19,10 @@ from django.db import connections
 from config.db_router import PRIMARY
 from inventory.redis_schema import StreamEntry
 from orders.models import Order, OrderStatus, OrderStatusHistory
+from orders.numbers import order_number_new
 
 # The INSERT's columns: first the five that differ per row, then those a row template fixes.
-PER_ROW = ("reservation_id", "user", "quantity", "reserved_at", "expires_at")
+PER_ROW = ("number", "reservation_id", "user", "quantity", "reserved_at", "expires_at")
 SHARED = ("sale", "price", "status", "failure_reason", "created_at", "stock_returned", "payment_ref")
 
 
@@ -50,8 +51,10 @@ def known_users(user_ids: set[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def insert_orders(*, sale, entries: list[StreamEntry], failed: dict[str, str], now: datetime) -> dict[str, int]:
-    """Insert one order per entry (failed ones with their reason); returns reservation id -> order id."""
+def insert_orders(
+    *, sale, entries: list[StreamEntry], failed: dict[str, str], now: datetime
+) -> dict[str, tuple[int, str]]:
+    """Insert one order per entry (failed ones with their reason); returns reservation id -> (order id, number)."""
     if not entries:
         return {}
     if connections[PRIMARY].vendor == "mysql":
@@ -75,7 +78,9 @@ def insert_history(*, order_ids: list[int]) -> None:
         cursor.execute(sql)
 
 
-def _insert_returning(sale, entries: list[StreamEntry], failed: dict[str, str], now: datetime) -> dict[str, int]:
+def _insert_returning(
+    sale, entries: list[StreamEntry], failed: dict[str, str], now: datetime
+) -> dict[str, tuple[int, str]]:
     conn = connections[PRIMARY]
     tz, timeout = conn.timezone, timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT)
     created = _sql_datetime(now, tz)
@@ -88,6 +93,7 @@ def _insert_returning(sale, entries: list[StreamEntry], failed: dict[str, str], 
             template = templates[reason] = _row_template(conn, sale, reason, created)
         rows.append(template)
         params += (
+            str(order_number_new()),  # the native uuid column takes the hyphenated text
             e.reservation_id,
             e.user_id,
             e.quantity,
@@ -97,11 +103,11 @@ def _insert_returning(sale, entries: list[StreamEntry], failed: dict[str, str], 
     columns = ", ".join(_column(Order, f) for f in PER_ROW + SHARED)
     sql = (
         f"INSERT INTO {_table(Order)} ({columns}) VALUES {','.join(rows)} "
-        f"RETURNING {_column(Order, 'id')}, {_column(Order, 'reservation_id')}"
+        f"RETURNING {_column(Order, 'id')}, {_column(Order, 'reservation_id')}, {_column(Order, 'number')}"
     )
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        return {rid: order_id for order_id, rid in cursor.fetchall()}
+        return {rid: (order_id, str(number)) for order_id, rid, number in cursor.fetchall()}
 
 
 def _row_template(conn, sale, reason: str, created: str) -> str:
@@ -123,7 +129,7 @@ def _sql_datetime(value: datetime, tz) -> str:
     return value.astimezone(tz).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _insert_orm(sale, entries: list[StreamEntry], failed: dict[str, str], now: datetime) -> dict[str, int]:
+def _insert_orm(sale, entries: list[StreamEntry], failed: dict[str, str], now: datetime) -> dict[str, tuple[int, str]]:
     timeout = timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT)
     orders = []
     for e in entries:
@@ -144,4 +150,4 @@ def _insert_orm(sale, entries: list[StreamEntry], failed: dict[str, str], now: d
             )
         )
     created = Order.objects.using(PRIMARY).bulk_create(orders)
-    return {o.reservation_id: o.pk for o in created}
+    return {o.reservation_id: (o.pk, str(o.number)) for o in created}

@@ -22,22 +22,38 @@ from orders import payments
 from orders.consistency import note_user_writes
 from orders.errors import AlreadyPaid, NotCancellable, OrderClosed, OrderNotFound, PaymentDeclined
 from orders.models import Order, OrderStatus, OrderStatusHistory
+from orders.read_cache import orders_changed
+from orders.selectors import number_parse
 
 logger = logging.getLogger(__name__)
 PENDING = OrderStatus.PENDING_PAYMENT
 
 
-def _owned(order_id: int, user_id: int | None) -> Order:
+def _owned(order_id: int | None, user_id: int | None, number=None) -> Order:
+    """The order by its key (internal callers) or its public number (the API), for its owner
+    (``user_id``) or for staff and jobs (``user_id=None``), read on the primary."""
+    if order_id is not None:
+        lookup = {"pk": order_id}
+    elif (parsed := number_parse(number)) is not None:
+        lookup = {"number": parsed}
+    else:
+        raise OrderNotFound()
     with pinned_to_primary():
-        qs = Order.objects.filter(pk=order_id)
+        qs = Order.objects.filter(**lookup)
         order = (qs.filter(user_id=user_id) if user_id is not None else qs).select_related("sale").first()
     if order is None:
         raise OrderNotFound()
     return order
 
 
-def order_pay(*, order_id: int, user_id: int, decline: bool = False) -> Order:
-    order = _owned(order_id, user_id)
+def _changed(order: Order) -> None:
+    """After the commit of a status change: read-your-writes first, then the cached reads' version."""
+    note_user_writes([order.user_id])
+    orders_changed([order.user_id])
+
+
+def order_pay(*, number, user_id: int, decline: bool = False) -> Order:
+    order = _owned(None, user_id, number)
     if order.status != PENDING:
         raise AlreadyPaid() if order.status == OrderStatus.PAID else OrderClosed()
     result = payments.charge(order_id=order.pk, amount=order.amount, decline=decline)
@@ -55,7 +71,7 @@ def order_pay(*, order_id: int, user_id: int, decline: bool = False) -> Order:
     if not won:
         payments.refund(reference=result.reference)  # charged, but the order closed first: give it back
         raise OrderClosed()
-    note_user_writes([order.user_id])
+    _changed(order)
     _end_hold(order)
     return _owned(order.pk, user_id)
 
@@ -82,7 +98,7 @@ def _close(order: Order, *, reason: str, only_if_expired: bool) -> bool:
         OrderStatusHistory.objects.create(
             order_id=order.pk, from_status=PENDING, to_status=OrderStatus.CANCELLED, reason=reason
         )
-    note_user_writes([order.user_id])
+    _changed(order)
     _return_to_redis(order)
     return True
 
@@ -97,15 +113,17 @@ def _return_to_redis(order: Order) -> None:
         logger.warning("could not return order %s's units to Redis; reconciliation will", order.pk, exc_info=True)
 
 
-def order_cancel(*, order_id: int, user_id: int | None, reason: str = "cancelled_by_user") -> Order:
-    """Cancel an order awaiting payment (its owner, or staff with ``user_id=None``)."""
-    order = _owned(order_id, user_id)
+def order_cancel(
+    *, user_id: int | None, order_id: int | None = None, number=None, reason: str = "cancelled_by_user"
+) -> Order:
+    """Cancel an order awaiting payment, named by key or number (its owner, or staff with ``user_id=None``)."""
+    order = _owned(order_id, user_id, number)
     if not _close(order, reason=reason, only_if_expired=False):
-        current = _owned(order_id, user_id)
+        current = _owned(order.pk, user_id)
         if current.status == OrderStatus.CANCELLED:
             return current  # cancelling twice is the same as once
         raise NotCancellable()
-    return _owned(order_id, user_id)
+    return _owned(order.pk, user_id)
 
 
 def orders_expire_due(*, batch: int = 500, max_seconds: float | None = None) -> int:

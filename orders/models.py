@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from flashsale.models import FlashSale
+from orders.numbers import order_number_new
 
 
 class OrderStatus(models.TextChoices):
@@ -17,7 +18,10 @@ LIVE_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)
 
 
 class Order(models.Model):
-    reservation_id = models.CharField(max_length=40, unique=True)
+    # The public order number (API, pages, admin search); the integer key stays internal.
+    number = models.UUIDField(unique=True, default=order_number_new, editable=False)
+    # "<sale>[.<bucket>]-<24 hex>": up to 46 characters at the largest sale id the parser accepts.
+    reservation_id = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     sale = models.ForeignKey(FlashSale, on_delete=models.PROTECT, related_name="orders")
     quantity = models.PositiveIntegerField()
@@ -43,7 +47,7 @@ class Order(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive")]
 
     def __str__(self):
-        return f"Order #{self.pk} ({self.status})"
+        return f"Order {self.number} ({self.status})"
 
     @property
     def amount(self):

@@ -33,7 +33,7 @@ class Batch(NamedTuple):
 @dataclass(frozen=True)
 class Outcome:
     status: str  # 'created' | 'failed'
-    order_id: int | None
+    order_number: str | None
     reason: str = ""
 
 
@@ -48,9 +48,10 @@ _settled: set[tuple[str, str]] = set()
 _next_claim: dict[str, float] = {}
 
 
-def read_batch(*, sale_id: int, consumer: str, count: int) -> Batch:
-    """The next entries for this consumer: its own unsettled ones first, then abandoned, then new."""
-    r, stream = get_redis(), sale_keys(sale_id).stream
+def read_batch(*, sale_id: int, consumer: str, count: int, bucket: int = 0) -> Batch:
+    """The next entries for this consumer from one bucket's stream (a one-bucket sale: the sale's):
+    its own unsettled ones first, then abandoned, then new."""
+    r, stream = get_redis(), sale_keys(sale_id, bucket).stream
     # 1. Ours from an attempt that failed before settling (the DB was away, say). Known empty for
     # this process's own consumer once it has settled everything it read, so not asked every batch.
     if (stream, consumer) not in _settled:
@@ -76,15 +77,15 @@ def read_batch(*, sale_id: int, consumer: str, count: int) -> Batch:
     return Batch([], first_delivery=True)
 
 
-def batch_settled(*, sale_id: int, consumer: str) -> None:
+def batch_settled(*, sale_id: int, consumer: str, bucket: int = 0) -> None:
     """Everything this consumer read is settled: its next read need not look at its pending entries."""
     if consumer == consumer_name():
-        _settled.add((sale_keys(sale_id).stream, consumer))
+        _settled.add((sale_keys(sale_id, bucket).stream, consumer))
 
 
-def batch_unsettled(*, sale_id: int, consumer: str) -> None:
+def batch_unsettled(*, sale_id: int, consumer: str, bucket: int = 0) -> None:
     """A batch failed before settling: the next read takes this consumer's pending entries first."""
-    _settled.discard((sale_keys(sale_id).stream, consumer))
+    _settled.discard((sale_keys(sale_id, bucket).stream, consumer))
 
 
 def _own_pending(r, stream: str, consumer: str, count: int) -> list[tuple[str, dict | None]]:
@@ -104,26 +105,29 @@ def _own_pending(r, stream: str, consumer: str, count: int) -> list[tuple[str, d
     return [found[0] if found else (p["message_id"], None) for p, found in zip(pending, pipe.execute())]
 
 
-def wakeup_debounce_clear(*, sale_id: int) -> None:
+def wakeup_debounce_clear(*, sale_id: int, bucket: int = 0) -> None:
     """The stream was found empty: let the next purchase wake a persister (purchase.lua debounces
     its wake-ups with this key)."""
-    get_redis().delete(sale_keys(sale_id).wakeup_debounce)
+    get_redis().delete(sale_keys(sale_id, bucket).wakeup_debounce)
 
 
-def settle(*, sale_id: int, entries: list[StreamEntry], outcomes: dict[str, Outcome]) -> int:
+def settle(*, sale_id: int, entries: list[StreamEntry], outcomes: dict[str, Outcome], bucket: int = 0) -> int:
     """Acknowledge and publish the outcome of persisted entries (after the DB commit)."""
     settled = []
     for e in entries:
         o = outcomes[e.reservation_id]
-        settled.append(Settled(e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_id, o.reason))
+        settled.append(Settled(e.entry_id, e.reservation_id, e.user_id, e.quantity, o.status, o.order_number, o.reason))
     return reservations_settle(
-        sale_id=sale_id, settled=settled, reservation_ttl_ms=settings.FLASHSALE["RESERVATION_TTL"] * 1000
+        sale_id=sale_id,
+        settled=settled,
+        reservation_ttl_ms=settings.FLASHSALE["RESERVATION_TTL"] * 1000,
+        bucket=bucket,
     )
 
 
-def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]], ack: bool = True) -> None:
+def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]], ack: bool = True, bucket: int = 0) -> None:
     """Keep entries where an operator sees them (``fs:{sale}:dead``); ack the unreadable ones."""
-    keys, r = sale_keys(sale_id), get_redis()
+    keys, r = sale_keys(sale_id, bucket), get_redis()
     pipe = r.pipeline(transaction=True)  # MULTI: an entry is parked and dropped together, or neither
     for entry_id, fields in raw:
         logger.error("parking stream entry %s of sale %s: %r", entry_id, sale_id, fields)
@@ -134,14 +138,14 @@ def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]], ack: bool =
     pipe.execute()
 
 
-def over_delivered(*, sale_id: int, consumer: str, entry_ids: list[str]) -> set[str]:
+def over_delivered(*, sale_id: int, consumer: str, entry_ids: list[str], bucket: int = 0) -> set[str]:
     """The entries delivered more than PERSIST_MAX_DELIVERIES times (one XPENDING over the range)."""
     if not entry_ids:
         return set()
     limit = settings.FLASHSALE["PERSIST_MAX_DELIVERIES"]
     wanted = set(entry_ids)
     pending = get_redis().xpending_range(
-        sale_keys(sale_id).stream,
+        sale_keys(sale_id, bucket).stream,
         CONSUMER_GROUP,
         min=min(entry_ids, key=_id_key),
         max=max(entry_ids, key=_id_key),

@@ -9,3 +9,7 @@ class PreheatRefused(ApplicationError):
 
 class PreheatBusy(ApplicationError):
     code = "preheat_busy"
+
+
+class RebucketRefused(ApplicationError):
+    code = "rebucket_refused"

@@ -1,5 +1,6 @@
 """The per-sale metrics: purchases, tokens and settled orders (counted by the scripts), units in
-flight and left, and the drift of the latest reconciliation run. Read once per scrape."""
+flight and left, and the drift of the latest reconciliation run. Read once per scrape. A sale split
+over buckets is reported in sum, and each bucket's stock on its own."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prometheus_client.registry import Collector
 
 from flashsale.models import FlashSale
 from inventory.redis_schema import StatsField
-from inventory.selectors import sale_counters
+from inventory.selectors import bucket_stocks, sale_counters
 from reconciliation.selectors import latest_drift
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,18 @@ MAX_SALES = 200
 def _sale_ids() -> list[int]:
     # A replica read (through the router) is fine here: a new sale shows up a moment later.
     return list(FlashSale.objects.visible().order_by("-id").values_list("id", flat=True)[:MAX_SALES])
+
+
+def _bucket_family(per_bucket: dict[int, list[int | None]]) -> GaugeMetricFamily:
+    """Each bucket's stock, for sales split over more than one (a one-bucket sale's is its stock)."""
+    family = GaugeMetricFamily(
+        "flashsale_bucket_stock_remaining", "Units left in one bucket of a split sale.", labels=["sale", "bucket"]
+    )
+    for sale_id, stocks in per_bucket.items():
+        for bucket, units in enumerate(stocks if len(stocks) > 1 else []):
+            if units is not None:
+                family.add_metric([str(sale_id), str(bucket)], float(units))
+    return family
 
 
 def _families(per_sale: dict[int, tuple[dict, int | None, int | None]], drift: dict[int, int]) -> list:
@@ -79,6 +92,7 @@ class SaleCollector(Collector):
             drift = {}
         try:
             per_sale = sale_counters(sale_ids)
+            per_bucket = bucket_stocks(sale_ids) if sale_ids else {}
             up.add_metric(["redis"], 1)
         except redis.RedisError as exc:
             logger.warning("metrics: redis unreadable: %r", exc)
@@ -87,3 +101,4 @@ class SaleCollector(Collector):
             return
         yield up
         yield from _families(per_sale, drift)
+        yield _bucket_family(per_bucket)

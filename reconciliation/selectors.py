@@ -8,7 +8,7 @@ from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from flashsale.queue_chart import queue_chart
 from flashsale.queue_selectors import queue_reading, queue_samples
-from inventory.selectors import redis_sale_state
+from inventory.selectors import bucket_stocks, combined_state, redis_sale_buckets
 from orders.models import Order
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import stable_reading
@@ -26,7 +26,7 @@ def sale_console(*, sale_id: int) -> dict | None:
         last_run = ReconciliationRun.objects.filter(sale=sale).first()
     reading = stable_reading(sale)
     # A sale on the move (purchases between the two reads) has no stable comparison, but Redis still says what it holds.
-    redis, cmp = reading if reading is not None else (redis_sale_state(sale_id), None)
+    redis, cmp = reading if reading is not None else (combined_state(redis_sale_buckets(sale_id)), None)
     line = queue_reading(sale_id=sale_id) if sale.queue_enabled else None
     if line is not None and not line.enabled:
         line = None  # preheated before the waiting room was switched on: Redis has no line yet
@@ -35,6 +35,9 @@ def sale_console(*, sale_id: int) -> dict | None:
         "generation": redis.generation if redis else None,
         "redis_state": redis.state if redis else "",
         "redis_stock": redis.stock if redis else None,
+        # A split sale's buckets side by side (one entry for a one-bucket sale), and the units in transit.
+        "bucket_stocks": bucket_stocks([sale_id]).get(sale_id, []),
+        "in_transit": sum(t.quantity for t in redis.transfers_out if t.transfer_id not in redis.credited),
         "in_flight": cmp.inflight if cmp else None,
         "db_sold": cmp.db_sold if cmp else None,
         "expected_stock": cmp.expected if cmp else None,

@@ -6,6 +6,10 @@ have yet), capped by the SKU's unsold units. Two repairs, both safe to race with
   script, which is guarded by reservation id, so a return happens once whoever does it;
 - any other drift: the stock is set by a compare-and-set script, and only if nothing moved
   (generation, purchase sequence, in-flight counter, stock, release count) since the reading.
+
+A sale split over buckets is read bucket by bucket, twice, and compared in sum: Redis holds the
+buckets' stock plus the units in transit between them. A transfer left halfway (older than
+FLASHSALE_TRANSFER_TIMEOUT_MS) is completed first; a drift is repaired in one bucket at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import time
 
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
-from inventory.selectors import RedisSaleState, redis_sale_state
+from inventory.buckets import transfer_complete, transfers_overdue
+from inventory.selectors import RedisSaleState, combined_state, redis_sale_buckets
 from inventory.services import stock_release, stock_repair
 from orders.models import Order
 from reconciliation.drift import Comparison, compare, read_db
@@ -35,17 +40,43 @@ def _return_units(sale_id: int, reservation_ids: list[str]) -> int:
     return sum(stock_release(sale_id=sale_id, reservation_id=rid, user_id=uid, quantity=qty) for rid, uid, qty in rows)
 
 
-def stable_reading(sale: FlashSale) -> tuple[RedisSaleState, Comparison | None] | None:
-    """Redis, the DB, Redis again: a comparison if both Redis readings describe one moment, else None.
-    The comparison is None when the sale is not preheated."""
-    before = redis_sale_state(sale.pk, with_stream=True)
-    if not before.preheated:
+def stable_buckets(sale: FlashSale) -> tuple[list[RedisSaleState], Comparison | None] | None:
+    """Redis, the DB, Redis again: every bucket's state and a comparison of their sum, if both
+    Redis readings describe one moment, else None. The comparison is None when the sale is not
+    preheated."""
+    before = redis_sale_buckets(sale.pk, with_stream=True)
+    if not before[0].preheated:
         return before, None
     db = read_db(sale.pk, sale.sku_id)
-    after = redis_sale_state(sale.pk, with_stream=True)
-    if before.fingerprint != after.fingerprint:
-        return None  # purchases, settles or returns moved things between our reads
-    return before, compare(sale, before, db)
+    after = redis_sale_buckets(sale.pk, with_stream=True)
+    if [b.fingerprint for b in before] != [a.fingerprint for a in after]:
+        return None  # purchases, settles, transfers or returns moved things between our reads
+    return before, compare(sale, combined_state(before), db)
+
+
+def stable_reading(sale: FlashSale) -> tuple[RedisSaleState, Comparison | None] | None:
+    """As ``stable_buckets``, with the buckets summed into one state."""
+    reading = stable_buckets(sale)
+    return None if reading is None else (combined_state(reading[0]), reading[1])
+
+
+def _complete_transfers(sale_id: int, buckets: list[RedisSaleState]) -> int:
+    """Finish the transfers their own process gave up on (it died, or stalled past the timeout)."""
+    overdue = transfers_overdue(tuple(t for b in buckets for t in b.transfers_out))
+    for transfer in overdue:
+        outcome = transfer_complete(sale_id=sale_id, transfer=transfer)
+        logger.warning("reconciliation found transfer %s left halfway: %s", transfer, outcome)
+    return len(overdue)
+
+
+def _repair_bucket(sale_id: int, buckets: list[RedisSaleState], drift: int) -> bool:
+    """Take a drift out of (or give it to) one bucket: the fullest for a surplus, bucket 0 for a
+    shortfall. A surplus bigger than one bucket's stock is taken in several runs of the loop."""
+    if drift < 0:
+        seen = buckets[0]
+        return stock_repair(sale_id=sale_id, seen=seen, stock=(seen.stock or 0) - drift)
+    seen = max(buckets, key=lambda b: b.stock or 0)
+    return stock_repair(sale_id=sale_id, seen=seen, stock=max(0, (seen.stock or 0) - drift))
 
 
 def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
@@ -54,13 +85,13 @@ def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
     if sale is None or sale.state == FlashSale.State.DRAFT:
         return None
     found: Comparison | None = None
-    returned = 0
+    returned, moved = 0, False
     for attempt in range(1, ATTEMPTS + 1):
-        reading = stable_reading(sale)
+        reading = stable_buckets(sale)
         if reading is None:
             time.sleep(0.05 * attempt)
             continue
-        redis, cmp = reading
+        buckets, cmp = reading
         if cmp is None:
             return ReconciliationRun.objects.create(
                 sale=sale,
@@ -70,13 +101,19 @@ def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
                 "purchases answer 503 until it is preheated again.",
             )
         found = found or cmp
+        if _complete_transfers(sale_id, buckets):
+            moved = True
+            continue  # read again: the buckets moved
         if cmp.unreturned:
             returned += _return_units(sale_id, cmp.unreturned)
             continue  # read again: the stock moved
         if cmp.drift == 0:
-            return _record(sale, found, attempt, returned, repaired=returned > 0)
+            return _record(sale, found, attempt, returned, repaired=returned > 0 or moved)
         # Why compare-and-set: only a Redis that still looks exactly as we read it may be overwritten.
-        if stock_repair(sale_id=sale_id, seen=redis, stock=cmp.expected):
+        if _repair_bucket(sale_id, buckets, cmp.drift):
+            if len(buckets) > 1:
+                moved = True
+                continue  # a split sale: read again, the drift may need more than one bucket
             logger.warning(
                 "reconciliation set sale %s's Redis stock from %s to %s (db sold %s, in flight %s)",
                 sale_id,

@@ -213,10 +213,10 @@ def buy_one(run: MakeRun) -> tuple[int, float]:
         time.sleep(0.2)
     if status["status"] != "created":
         raise SmokeFailed(f"reservation {reservation} is {status} after {ORDER_TIMEOUT} s")
-    order = expect(*call(run, "GET", f"/api/orders/{status['order_id']}/", shopper), 200, "order")
+    order = expect(*call(run, "GET", f"/api/orders/{status['order_number']}/", shopper), 200, "order")
     if order["status"] != "pending_payment":
         raise SmokeFailed(f"order {order}")
-    return status["order_id"], time.monotonic() - started
+    return status["order_number"], time.monotonic() - started
 
 
 def check_processes(run: MakeRun) -> None:
@@ -244,7 +244,7 @@ def main(argv=None) -> int:
         t_ready = run.wait_for("==> ready:", args.ready_timeout)
         run.note_processes()
         check_processes(run)
-        order_id, order_seconds = buy_one(run)
+        order_number, order_seconds = buy_one(run)
         stop_seconds = run.stop()
     except (SmokeFailed, OSError, ValueError, KeyError, subprocess.SubprocessError) as error:
         print(
@@ -256,7 +256,7 @@ def main(argv=None) -> int:
         return 1
     print(
         f"smoke: ok in {time.monotonic() - t0:.1f} s: install {t_started - t0:.1f} s, "
-        f"start to ready {t_ready - t_started:.1f} s, order {order_id} created {order_seconds:.1f} s after "
+        f"start to ready {t_ready - t_started:.1f} s, order {order_number} created {order_seconds:.1f} s after "
         f"the purchase, stopped {stop_seconds:.1f} s after SIGINT with nothing left running",
         flush=True,
     )

@@ -73,9 +73,11 @@ def _clean_redis(stack):
     import redis
 
     from config.redis import reset_redis
+    from inventory.buckets import bucket_counts_forget
 
     redis.Redis.from_url(stack.redis.url).flushall()
     reset_redis()
+    bucket_counts_forget()
     yield
 
 

@@ -23,7 +23,9 @@ FINAL_LINE = re.compile(
     r" persist_orders_per_s=(?P<persist>[\d.]+) oversell=(?P<oversell>\d+) lost=(?P<lost>\d+)"
     r" duplicates=(?P<duplicates>\d+) queue_join_rps=(?P<queue_join_rps>[\d.]+)"
     r" queue_poll_rps=(?P<queue_poll_rps>[\d.]+) queue_join_vs_purchase=(?P<join_ratio>[\d.]+)"
-    r" queue_poll_vs_purchase=(?P<poll_ratio>[\d.]+)$"
+    r" queue_poll_vs_purchase=(?P<poll_ratio>[\d.]+) order_read_rps=(?P<order_read_rps>[\d.]+)"
+    r" order_read_p99_ms=(?P<order_read_p99>[\d.]+) sale_read_rps=(?P<sale_read_rps>[\d.]+)"
+    r" sale_read_p99_ms=(?P<sale_read_p99>[\d.]+) order_read_vs_purchase=(?P<order_ratio>[\d.]+)$"
 )
 KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME")
 
@@ -39,7 +41,16 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
             pytest.fail("wrk is not installed (apt-get install wrk): required under CI=true")
         pytest.skip("wrk is not installed (apt-get install wrk)")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--chart", str(tmp_path / "sale.png")],
+        # --compare-buckets: the split sale's purchase path runs (and is checked) here too.
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            "--compare-buckets",
+            "4",
+            "--chart",
+            str(tmp_path / "sale.png"),
+        ],
         cwd=ROOT,
         env=_bench_env(),
         capture_output=True,
@@ -57,7 +68,10 @@ def test_quick_bench_runs_and_keeps_every_invariant(tmp_path):
     assert float(match["persist"]) > 0
     assert float(match["queue_join_rps"]) > 0
     assert float(match["queue_poll_rps"]) > 0
+    assert float(match["order_read_rps"]) > 0
+    assert float(match["sale_read_rps"]) > 0
     assert (tmp_path / "sale.png").stat().st_size > 0
+    assert "one hot sale, 1 bucket:" in proc.stdout, output[-4000:]
 
 
 CLUSTER_LINE = re.compile(

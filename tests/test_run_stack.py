@@ -180,7 +180,7 @@ def test_make_run_stack_sells_through_http_and_stops_on_sigterm(run_stack: Runni
             break
         time.sleep(0.3)
     assert reservation["status"] == "created", f"{reservation}\n{run_stack.tail()}"
-    response = api(run_stack, "GET", f"/api/orders/{reservation['order_id']}/", shopper)
+    response = api(run_stack, "GET", f"/api/orders/{reservation['order_number']}/", shopper)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "pending_payment"
     t_order = time.monotonic()

@@ -1,10 +1,13 @@
 -- flashsale/lua/queue_join.lua: join a sale's waiting room, idempotently per user.
--- KEYS: as lib/queue.lua   ARGV: 1 user, 2 random key for the pre-queue (drawn in Python)
+-- KEYS: as lib/queue.lua (bucket 0)
+--   ARGV: 1 user, 2 random key for the pre-queue (drawn in Python)
+--   ARGV 3, 4 (a split sale only): the other buckets' stock and open holds
 -- Returns the view of lib/queue.lua (its first element the state), or {'NOT_PREHEATED'} or
 -- {'NOT_OPEN', opens_at_ms} before the line opens. A shopper whose admission lapsed (or who was
 -- never in) joins at the back; one with a live place keeps it.
-if #KEYS ~= 12 or #ARGV ~= 2 then return redis.error_reply('queue_join.lua: want 12 KEYS and 2 ARGV') end
+if #KEYS ~= 12 or (#ARGV ~= 2 and #ARGV ~= 4) then return redis.error_reply('queue_join.lua: want 12 KEYS and 2 (or 4) ARGV') end
 --! include lib/queue.lua
+if #ARGV == 4 then ELSEWHERE.stock, ELSEWHERE.held = num(ARGV[3]), num(ARGV[4]) end
 local user, random_key = ARGV[1], ARGV[2]
 if not string.match(user, '^[1-9][0-9]*$') or not tonumber(random_key) then
   return redis.error_reply('queue_join.lua: bad user or key')

@@ -4,18 +4,24 @@
 -- ARGV: 1 user, 2 qty, 3 nonce, 4 reservation_id, 5 fingerprint ('' = no Idempotency-Key),
 --       6 idem_ttl_ms, 7 res_ttl_ms, 8 kick_ms,
 --       9 user max, 10 user window ms, 11 ip max, 12 ip window ms (max 0 = no limit),
---       13 how long an accepted purchase holds its units unpaid (ms: the payment deadline)
+--       13 how long an accepted purchase holds its units unpaid (ms: the payment deadline),
+--       14 how many buckets the caller believes the sale has, 15 '1' = answer SHORT rather than
+--       SOLD_OUT (a split sale: the caller can move units into this, the shopper's home bucket)
+-- All KEYS are one bucket's (its hash tag): the shopper's home bucket.
 -- Returns {code, detail, kick}: code is OK | SOLD_OUT | LIMIT | BAD_TOKEN | NOT_LIVE |
---   NOT_PREHEATED | INVALID | MISMATCH | RATE_LIMITED; detail is the reservation id on OK, the
---   milliseconds until the window resets on RATE_LIMITED; kick is 1 when the caller should wake
---   the persister (debounced here so the web tier publishes rarely).
-if #KEYS ~= 12 or #ARGV ~= 13 then return redis.error_reply('purchase.lua: want 12 KEYS and 13 ARGV') end
+--   NOT_PREHEATED | INVALID | MISMATCH | RATE_LIMITED | MOVED | SHORT; detail is the reservation id
+--   on OK, the milliseconds until the window resets on RATE_LIMITED, the sale's bucket count on
+--   MOVED, the bucket's stock on SHORT (nothing spent, nothing counted); kick is 1 when the caller
+--   should wake the persister (debounced here so the web tier publishes rarely).
+if #KEYS ~= 12 or #ARGV ~= 15 then return redis.error_reply('purchase.lua: want 12 KEYS and 15 ARGV') end
 local user, qty_raw, nonce, rid, fp = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-local meta = redis.call('HMGET', KEYS[1], 'state', 'starts', 'ends', 'limit', 'gen')
+local meta = redis.call('HMGET', KEYS[1], 'state', 'starts', 'ends', 'limit', 'gen', 'buckets')
 if not meta[1] then
   return {'NOT_PREHEATED', '', 0}
 end
+-- The caller picked the home bucket from a bucket count it remembers: a re-split sale says so.
+if (meta[6] or '1') ~= ARGV[14] then return {'MOVED', meta[6] or '1', 0} end
 
 -- Every answer is counted per outcome, for /metrics, in this same round trip.
 local function reply(code, detail, kick)
@@ -66,6 +72,13 @@ if now >= tonumber(meta[3]) then return reply('NOT_LIVE', 'ended', 0) end
 if nonce == '' or redis.call('GET', KEYS[4]) ~= nonce then
   return reply('BAD_TOKEN', '', 0)
 end
+local bought = tonumber(redis.call('HGET', KEYS[3], user) or '0')
+local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
+-- A split sale's home bucket is short: say so before the token or anything else is spent, so the
+-- caller can move units here and ask again (only when the limit would allow the purchase).
+if ARGV[15] == '1' and stock < qty and qty <= limit and bought + qty <= limit then
+  return {'SHORT', tostring(stock), 0}
+end
 redis.call('DEL', KEYS[4])  -- single use: spent by any attempt that got this far
 redis.call('HINCRBY', KEYS[9], 'tokens_used', 1)
 
@@ -76,11 +89,9 @@ local function answer(code, detail)
   return code
 end
 
-local bought = tonumber(redis.call('HGET', KEYS[3], user) or '0')
 if qty > limit or bought + qty > limit then
   return reply(answer('LIMIT', tostring(limit - bought)), tostring(limit - bought), 0)
 end
-local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
 if stock < qty then
   return reply(answer('SOLD_OUT', tostring(stock)), tostring(stock), 0)
 end

@@ -2,7 +2,7 @@
 -- their outcome, atomically, so "in flight" never counts an entry twice or drops one.
 -- KEYS: 1 meta, 2 stock, 3 bought, 4 released, 5 stream, 6 stats, 7 holds, 8.. one res key per entry (same order)
 -- ARGV: 1 group, 2 res_ttl_ms, then per entry 7 values:
---       entry_id, reservation_id, user, qty, outcome ('created'|'failed'), order_id, reason
+--       entry_id, reservation_id, user, qty, outcome ('created'|'failed'), order_number, reason
 -- Returns the number of entries this call acknowledged (0 for a redelivered, already settled one).
 if #KEYS ~= 7 + (#ARGV - 2) / 7 or #ARGV < 2 or (#ARGV - 2) % 7 ~= 0 then
   return redis.error_reply('settle.lua: want 7 + n KEYS and 2 + 7n ARGV')
@@ -15,7 +15,7 @@ local n = (#ARGV - 2) / 7
 for i = 0, n - 1 do
   local b = 3 + i * 7
   local id, rid, user, qty = ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3])
-  local outcome, order_id, reason = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
+  local outcome, order_number, reason = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
   -- XACK answers 1 only the first time: that is the exactly-once guard for the counters below.
   if redis.call('XACK', KEYS[5], group, id) == 1 then
     acked = acked + 1
@@ -28,7 +28,7 @@ for i = 0, n - 1 do
     return_units(KEYS[2], KEYS[3], KEYS[4], KEYS[7], rid, user, qty)
   end
   local res = KEYS[8 + i]
-  redis.call('HSET', res, 'status', outcome, 'user', user, 'qty', qty, 'order_id', order_id, 'reason', reason)
+  redis.call('HSET', res, 'status', outcome, 'user', user, 'qty', qty, 'order_number', order_number, 'reason', reason)
   redis.call('PEXPIRE', res, ttl)
 end
 -- The counters once per call, not once per entry (fewer commands to run and to append to the AOF).

@@ -75,11 +75,11 @@
   };
 
   // Pay an order. Resolves one of: paid | closed | unavailable (no payment endpoint) | error.
-  FS.pay = function (orderId) {
-    return FS.api("POST", "/api/orders/" + orderId + "/pay", {}).then(function (r) {
-      if (r.ok) return { state: "paid", text: "Paid: order #" + orderId + " is confirmed. Thank you!" };
-      if (r.data.code === "already_paid") return { state: "paid", text: "Order #" + orderId + " is already paid." };
-      if (r.data.code === "order_closed") return { state: "closed", text: "Order #" + orderId + " can no longer be paid: it expired or was cancelled." };
+  FS.pay = function (number) {
+    return FS.api("POST", "/api/orders/" + number + "/pay", {}).then(function (r) {
+      if (r.ok) return { state: "paid", text: "Paid: order " + number + " is confirmed. Thank you!" };
+      if (r.data.code === "already_paid") return { state: "paid", text: "Order " + number + " is already paid." };
+      if (r.data.code === "order_closed") return { state: "closed", text: "Order " + number + " can no longer be paid: it expired or was cancelled." };
       if (r.data.code === "payment_declined") return { state: "error", text: "The payment was declined. Your order still awaits payment: please try again." };
       if (r.status === 404 || r.status === 405) return { state: "unavailable", text: "Online payment is not open yet. Your order is kept in My orders until its deadline." };
       if (r.status === 401) { window.location.href = "/login/?next=" + encodeURIComponent(location.pathname); }
@@ -106,8 +106,37 @@
           FS.say(result.state === "paid" ? "done" : "error", result.text);
           var badge = button.closest("li") && button.closest("li").querySelector("[data-order-status]");
           if (result.state === "paid" && badge) badge.textContent = "Paid";
-          if (result.state === "error") button.disabled = false;
-          else button.remove();
+          if (result.state === "error") { button.disabled = false; return; }
+          var card = button.closest("li");  // paid or closed: nothing left to cancel either
+          if (card) card.querySelectorAll("[data-cancel-order]").forEach(function (el) { el.remove(); });
+          button.remove();
+        });
+      });
+    });
+  }
+
+  // Cancel an unpaid order from My orders, after the shopper confirms (the POST carries the CSRF token).
+  function wireCancelButtons() {
+    document.querySelectorAll("[data-cancel-order]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        if (button.disabled) return;
+        if (!window.confirm(button.dataset.confirm)) return;
+        button.disabled = true;
+        var number = button.dataset.cancelOrder;
+        FS.api("POST", "/api/orders/" + number + "/cancel", {}).then(function (r) {
+          var card = button.closest("li");
+          if (r.ok && card) {
+            var badge = card.querySelector("[data-order-status]");
+            if (badge) { badge.textContent = "Cancelled"; badge.className = "badge status-cancelled"; }
+            card.querySelectorAll("[data-pay-order], [data-cancel-order], .order-deadline").forEach(function (el) { el.remove(); });
+            FS.say("done", "Order " + number + " is cancelled. Nothing was charged.");
+          } else {
+            FS.say("error", (r.data && r.data.message) || "The order could not be cancelled. Please try again.");
+            button.disabled = false;
+          }
+        }, function () {
+          FS.say("error", "Network problem: we could not reach the shop. Please try again.");
+          button.disabled = false;
         });
       });
     });
@@ -119,6 +148,7 @@
       if (ms) { el.title = el.textContent; el.textContent = FS.localTime(ms, false); }
     });
     wirePayButtons();
+    wireCancelButtons();
   });
 
   // Cached pages carry no CSRF token in their HTML: forms get it from the cookie when sent.

@@ -10,7 +10,7 @@
   function actions() { return document.getElementById("status-actions"); }
   function ordersLink() { actions().replaceChildren(FS.payLink()); }
 
-  function payButton(orderId, amount) {
+  function payButton(number, amount) {
     var label = "Pay " + (amount || "now");
     var button = document.createElement("button");
     button.type = "button";
@@ -20,7 +20,7 @@
       if (button.disabled) return;  // one payment request at a time
       button.disabled = true;
       button.textContent = "Paying…";
-      FS.pay(orderId).then(function (result) {
+      FS.pay(number).then(function (result) {
         FS.say(result.state === "paid" ? "done" : "error", result.text);
         if (result.state === "error") { button.disabled = false; button.textContent = label; }
         else if (result.state === "unavailable") ordersLink();  // no payment endpoint: pay from My orders
@@ -30,18 +30,18 @@
     actions().replaceChildren(button);
   }
 
-  function created(orderId, opts) {
+  function created(number, opts) {
     var fallback = function () {
-      FS.say("done", "Order created (#" + orderId + "). Pay for it in My orders.");
+      FS.say("done", "Order created (" + number + "). Pay for it in My orders.");
       ordersLink();
     };
-    return FS.api("GET", "/api/orders/" + orderId + "/").then(function (r) {
+    return FS.api("GET", "/api/orders/" + number + "/").then(function (r) {
       var expires = r.ok ? Date.parse(r.data.expires_at) : NaN;
       if (!expires) return fallback();
       var minutes = Math.max(1, Math.round((expires - FS.clock.now()) / 60000));
       FS.say("done", "Order created: pay within " + minutes + " minute" + (minutes === 1 ? "" : "s") +
-        " (by " + FS.localTime(expires, false) + "). Order #" + orderId + ".");
-      if (opts.payAvailable) payButton(orderId, r.data.amount);
+        " (by " + FS.localTime(expires, false) + "). Order " + number + ".");
+      if (opts.payAvailable) payButton(number, r.data.amount);
       else ordersLink();
     }, fallback);
   }
@@ -54,7 +54,7 @@
 
     function poll() {
       FS.api("GET", url).then(function (r) {
-        if (r.ok && r.data.status === "created") return created(r.data.order_id, opts);
+        if (r.ok && r.data.status === "created") return created(r.data.order_number, opts);
         if (r.ok && r.data.status === "failed") {
           FS.say("error", "Sorry, your order could not be created: " + (REASONS[r.data.reason] || "it could not be recorded") +
             ". Nothing was charged.");

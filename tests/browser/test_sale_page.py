@@ -68,12 +68,12 @@ def test_a_shopper_logs_in_waits_for_the_countdown_and_buys(open_page, shoot, st
 
     order = Order.objects.using("default").get(sale=sale)
     page.locator("#status-actions").get_by_role("button", name="Pay 199.00").click()
-    expect(status).to_have_text(f"Paid: order #{order.pk} is confirmed. Thank you!")
+    expect(status).to_have_text(f"Paid: order {order.number} is confirmed. Thank you!")
     assert Order.objects.using("default").get(pk=order.pk).status == "paid"
     shoot(page, "5-paid")
 
     page.get_by_role("link", name="My orders").click()
-    expect(page.locator(f"#order-{order.pk}")).to_contain_text("Paid")
+    expect(page.locator(f"#order-{order.number}")).to_contain_text("Paid")
     shoot(page, "6-my-orders")
 
 
@@ -216,10 +216,29 @@ def test_an_order_can_be_paid_from_my_orders(open_page, shoot):
     reservations_drain(sale_id=sale.pk)
     order = Order.objects.using("default").get(sale=sale)
     page = open_page("/orders/", user=shopper)
-    card = page.locator(f"#order-{order.pk}")
+    card = page.locator(f"#order-{order.number}")
     expect(card).to_contain_text("Pending payment")
     card.get_by_role("button", name="Pay 199.00").click()
-    expect(page.locator("#status-text")).to_have_text(f"Paid: order #{order.pk} is confirmed. Thank you!")
+    expect(page.locator("#status-text")).to_have_text(f"Paid: order {order.number} is confirmed. Thank you!")
     expect(card).to_contain_text("Paid")
     expect(card.get_by_role("button")).to_have_count(0)
     shoot(page, "my-orders-paid")
+
+
+def test_an_unpaid_order_can_be_cancelled_from_my_orders_after_confirming(open_page, shoot):
+    sale = live_sale(quantity=5, title="Change-of-mind sale")
+    shopper = UserFactory()
+    assert api_buy(shopper, sale.pk).status_code == 202
+    reservations_drain(sale_id=sale.pk)
+    order = Order.objects.using("default").get(sale=sale)
+    page = open_page("/orders/", user=shopper)
+    card = page.locator(f"#order-{order.number}")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "no": nothing happens
+    card.get_by_role("button", name="Cancel order").click()
+    expect(card).to_contain_text("Pending payment")
+    page.once("dialog", lambda dialog: dialog.accept())
+    card.get_by_role("button", name="Cancel order").click()
+    expect(page.locator("#status-text")).to_have_text(f"Order {order.number} is cancelled. Nothing was charged.")
+    expect(card.get_by_role("button")).to_have_count(0)
+    assert Order.objects.using("default").get(pk=order.pk).status == "cancelled"
+    shoot(page, "my-orders-cancelled")

@@ -109,7 +109,7 @@ def test_a_shopper_waiting_when_the_last_unit_is_paid_sees_sold_out(open_page, s
     reservations_drain(sale_id=sale.pk)
     expect(page.locator("#queue-detail")).to_contain_text("Every unit is taken for now")  # held: it may come back
     order = Order.objects.using("default").get(sale=sale)
-    assert client_for(buyer).post(f"/api/orders/{order.pk}/pay").status_code == 200
+    assert client_for(buyer).post(f"/api/orders/{order.number}/pay").status_code == 200
 
     expect(title).to_have_text("Sold out")
     expect(page.locator("#queue-announce")).to_have_text("Sold out: every unit has been sold.")

@@ -54,20 +54,20 @@ class Reads:
 READS = Counter()
 
 
-def _look(base: str, session: requests.Session, sale_id: int, rid: str, order_id: int) -> list[str]:
+def _look(base: str, session: requests.Session, sale_id: int, rid: str, number: str) -> list[str]:
     """A shopper's reads after their order exists (three of their own order, one of the sale).
 
     Returns what was stale."""
     READS["own"] += 3
     stale = []
     listed = session.get(f"{base}/api/orders/", timeout=10)
-    if listed.status_code != 200 or order_id not in [o["id"] for o in listed.json()]:
+    if listed.status_code != 200 or number not in [o["number"] for o in listed.json()["results"]]:
         stale.append(f"/api/orders/ {listed.status_code}")
-    detail = session.get(f"{base}/api/orders/{order_id}/", timeout=10)
+    detail = session.get(f"{base}/api/orders/{number}/", timeout=10)
     if detail.status_code != 200 or detail.json()["reservation_id"] != rid:
-        stale.append(f"/api/orders/{order_id}/ {detail.status_code}")
+        stale.append(f"/api/orders/{number}/ {detail.status_code}")
     status = session.get(f"{base}/api/reservations/{rid}", timeout=10)
-    if status.status_code != 200 or status.json()["order_id"] != order_id:
+    if status.status_code != 200 or status.json()["order_number"] != number:
         stale.append(f"/api/reservations/ {status.status_code}")
     if session.get(f"{base}/api/sales/{sale_id}/", timeout=10).status_code != 200:
         stale.append("/api/sales/{id}/")
@@ -88,7 +88,7 @@ def test_with_the_replica_5s_behind_no_shopper_misses_their_own_new_order(tmp_pa
             shopper.outcomes.append(purchase(base, sale.pk, shopper, session))
         rids = accepted_rids(shoppers)
         assert len(rids) == 20
-        order_ids: dict[str, int] = {}
+        order_ids: dict[str, str] = {}
         kick = kicker()  # what beat's sweep does every second (beat's own DB reads would blur the counts)
 
         def all_created() -> bool:
@@ -152,6 +152,6 @@ def _created(base: str, session: requests.Session, rid: str, order_ids: dict) ->
         return True
     body = session.get(f"{base}/api/reservations/{rid}", timeout=10).json()
     if body["status"] == "created":
-        order_ids[rid] = body["order_id"]
+        order_ids[rid] = body["order_number"]
         return True
     return False

@@ -136,7 +136,7 @@ def test_a_crash_between_commit_and_xack_makes_no_duplicate_on_redelivery(tmp_pa
     owner = shoppers[0]
     rid = accepted_rids([owner])[0]
     shown = owner.session().get(f"{base}/api/reservations/{rid}", timeout=10).json()
-    assert shown["order_id"] == orders.get(reservation_id=rid).pk
+    assert shown["order_number"] == str(orders.get(reservation_id=rid).number)
     assert_invariants(sale, accepted_units=40)
     figure(
         8,

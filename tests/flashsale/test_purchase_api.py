@@ -35,7 +35,7 @@ def test_it_accepts_a_purchase_and_persists_it_as_an_order():
 
     status = client.get(body["status_url"]).json()
     assert status["status"] == "created"
-    order = client.get(f"/api/orders/{status['order_id']}/").json()
+    order = client.get(f"/api/orders/{status['order_number']}/").json()
     assert order["status"] == "pending_payment"
     assert order["quantity"] == 2
     assert order["price"] == "199.00"

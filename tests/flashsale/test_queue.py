@@ -176,7 +176,7 @@ def test_sold_out_closes_the_line_for_everyone_waiting():
     assert held.held_until is not None
     reservations_drain(sale_id=sale.pk)
     order = Order.objects.using("default").get(sale=sale)
-    assert client_for(buyer).post(f"/api/orders/{order.pk}/pay").status_code == 200
+    assert client_for(buyer).post(f"/api/orders/{order.number}/pay").status_code == 200
     closed = queue.queue_place(sale_id=sale.pk, user_id=waiting.pk)
     assert closed.state == "closed"
     assert closed.reason == "sold_out"

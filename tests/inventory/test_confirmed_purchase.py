@@ -38,8 +38,7 @@ def _bought(sale, user, idem: str | None = None) -> str:
 
 
 def _abandon(sale, rid: str, user, idem: str | None = None) -> str:
-    idem_key = sale_keys(sale.pk).idempotency(user.pk, idem or "-")
-    return reservation_abandon(sale_id=sale.pk, reservation_id=rid, idem_key=idem_key, reservation_ttl_ms=60_000)
+    return reservation_abandon(reservation_id=rid, user_id=user.pk, idempotency_key=idem, reservation_ttl_ms=60_000)
 
 
 def test_with_acks_a_redis_without_replicas_answers_503_sale_unavailable(acks):

@@ -13,9 +13,9 @@ from redis.crc import key_slot
 
 from config.redis import CrossSlotKeys, get_redis, redis_masters
 from flashsale.models import FlashSale
-from inventory.redis_schema import sale_keys
+from inventory.redis_schema import home_bucket, sale_keys
 from inventory.scripts import script
-from tests.factories import UserFactory, live_sale
+from tests.factories import UserFactory, live_sale, users
 from tests.helpers import buy, client_for, real_db, redis_stock
 from tests.support.cluster import master_of, tags_on_distinct_masters
 
@@ -104,3 +104,23 @@ def test_a_sale_preheated_on_the_cluster_is_not_on_the_single_redis(redis_cluste
     sale = live_sale(quantity=3)
     assert redis_stock(sale.pk) == 3
     assert redis.Redis.from_url(stack.redis.url).get(sale_keys(sale.pk).stock) is None
+
+
+def test_on_the_cluster_a_split_sale_sells_from_every_master(redis_cluster):
+    client = get_redis()
+    # A sale id chosen so that its three buckets' tags land on the three masters (consecutive
+    # tags need not).
+    start = FlashSale.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    spread = next(
+        i
+        for i in range(start + 1, start + 2000)
+        if len(tags_on_distinct_masters(client, lambda b, i=i: sale_keys(i, b).stock, range(3))) == 3
+    )
+    sale = live_sale(quantity=30, stock_buckets=3, pk=spread)
+    people = users(60, prefix="masters")
+    # One shopper at home in each bucket.
+    buyers = [next(u for u in people if home_bucket(u.pk, 3) == b) for b in range(3)]
+    assert [buy(client_for(u), sale.pk).status_code for u in buyers] == [202] * 3
+    masters = {master_of(client, sale_keys(sale.pk, b).stream) for b in range(3)}
+    assert len(masters) == 3
+    assert [client.xlen(sale_keys(sale.pk, b).stream) for b in range(3)] == [1, 1, 1]

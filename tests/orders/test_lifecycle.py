@@ -37,11 +37,11 @@ def test_paying_an_order_marks_it_paid_once():
     sale = live_sale(quantity=5)
     order = _orders(sale, 1)[0]
     client = client_for(order.user)
-    paid = client.post(f"/api/orders/{order.pk}/pay")
+    paid = client.post(f"/api/orders/{order.number}/pay")
     assert paid.status_code == 200
     assert paid.json()["status"] == "paid"
     assert paid.json()["payment_ref"].startswith("sim_")
-    again = client.post(f"/api/orders/{order.pk}/pay")
+    again = client.post(f"/api/orders/{order.number}/pay")
     assert again.status_code == 409
     assert again.json()["code"] == "already_paid"
     assert list(order.history.using("default").values_list("to_status", flat=True)) == ["pending_payment", "paid"]
@@ -51,7 +51,7 @@ def test_a_declined_payment_leaves_the_order_awaiting_payment(settings):
     settings.PAYMENT_FAIL_HOOK = True
     sale = live_sale(quantity=5)
     order = _orders(sale, 1)[0]
-    response = client_for(order.user).post(f"/api/orders/{order.pk}/pay?fail=1")
+    response = client_for(order.user).post(f"/api/orders/{order.number}/pay?fail=1")
     assert response.status_code == 402
     assert response.json()["code"] == "payment_declined"
     assert Order.objects.using("default").get(pk=order.pk).status == OrderStatus.PENDING_PAYMENT
@@ -61,7 +61,7 @@ def test_the_decline_hook_is_ignored_where_it_is_off(settings):
     settings.PAYMENT_FAIL_HOOK = False  # production: ?fail=1 is a test hook, not a feature
     sale = live_sale(quantity=5)
     order = _orders(sale, 1)[0]
-    response = client_for(order.user).post(f"/api/orders/{order.pk}/pay?fail=1")
+    response = client_for(order.user).post(f"/api/orders/{order.number}/pay?fail=1")
     assert response.status_code == 200
     assert Order.objects.using("default").get(pk=order.pk).status == OrderStatus.PAID
 
@@ -70,8 +70,8 @@ def test_only_the_owner_can_pay_or_cancel():
     sale = live_sale(quantity=5)
     order = _orders(sale, 1)[0]
     mallory = client_for(UserFactory())
-    assert mallory.post(f"/api/orders/{order.pk}/pay").status_code == 404
-    assert mallory.post(f"/api/orders/{order.pk}/cancel").status_code == 404
+    assert mallory.post(f"/api/orders/{order.number}/pay").status_code == 404
+    assert mallory.post(f"/api/orders/{order.number}/cancel").status_code == 404
     assert Order.objects.using("default").get(pk=order.pk).status == OrderStatus.PENDING_PAYMENT
 
 
@@ -81,12 +81,12 @@ def test_cancelling_returns_the_stock_once_and_a_later_payment_is_refused():
     client = client_for(order.user)
     assert redis_stock(sale.pk) == 4
     assert _sold(sale) == 1
-    assert client.post(f"/api/orders/{order.pk}/cancel").json()["status"] == "cancelled"
-    assert client.post(f"/api/orders/{order.pk}/cancel").json()["status"] == "cancelled"
+    assert client.post(f"/api/orders/{order.number}/cancel").json()["status"] == "cancelled"
+    assert client.post(f"/api/orders/{order.number}/cancel").json()["status"] == "cancelled"
     assert redis_stock(sale.pk) == 5
     assert _sold(sale) == 0
     assert get_redis().hget(sale_keys(sale.pk).bought, order.user_id) == "0"  # may buy again
-    late = client.post(f"/api/orders/{order.pk}/pay")
+    late = client.post(f"/api/orders/{order.number}/pay")
     assert late.status_code == 409
     assert late.json()["code"] == "order_closed"
 
@@ -109,7 +109,7 @@ def test_a_payment_after_expiry_is_refused():
     order = _orders(sale, 1)[0]
     with db_clock_shifted(PAST_DEADLINE()):
         with pytest.raises(Exception) as refused:
-            lifecycle.order_pay(order_id=order.pk, user_id=order.user_id)
+            lifecycle.order_pay(number=order.number, user_id=order.user_id)
     assert getattr(refused.value, "code", None) == "order_closed"
 
 
@@ -146,7 +146,7 @@ def test_pay_racing_expiry_200_times_never_both_and_stock_returns_only_when_canc
         try:
             connections["default"].ensure_connection()  # both sides start connected: a fair race
             barrier.wait()
-            lifecycle.order_pay(order_id=order.pk, user_id=order.user_id)
+            lifecycle.order_pay(number=order.number, user_id=order.user_id)
             outcomes.append(("paid", order.pk))
         except Exception as exc:
             assert getattr(exc, "code", "") == "order_closed", exc
@@ -202,7 +202,7 @@ def test_a_worker_clock_skewed_by_five_minutes_neither_expires_early_nor_refuses
     orders = _orders(sale, 2, prefix=f"skew{skew_seconds}")
     with time_machine.travel(time.time() + skew_seconds, tick=True):
         assert lifecycle.orders_expire_due() == 0
-        paid = lifecycle.order_pay(order_id=orders[0].pk, user_id=orders[0].user_id)
+        paid = lifecycle.order_pay(number=orders[0].number, user_id=orders[0].user_id)
     assert paid.status == OrderStatus.PAID
     assert Order.objects.using("default").get(pk=orders[1].pk).status == OrderStatus.PENDING_PAYMENT
     with db_clock_shifted(61):  # only the database's clock passing the deadline expires it

@@ -88,7 +88,7 @@ def test_a_reservation_the_db_stock_cannot_cover_fails_visibly_and_its_stock_ret
     assert status == {
         "reservation_id": failed[0].reservation_id,
         "status": "failed",
-        "order_id": failed[0].pk,
+        "order_number": str(failed[0].number),
         "reason": "out_of_stock",
     }
     assert set(rids) == set(o.reservation_id for o in orders)
@@ -169,7 +169,7 @@ def test_an_entry_the_database_refuses_is_isolated_parked_and_its_neighbours_per
     assert owner.get(f"/api/reservations/{victim}").json() == {
         "reservation_id": victim,
         "status": "failed",
-        "order_id": None,
+        "order_number": None,
         "reason": "unprocessable",
     }
     assert redis_stock(sale.pk) == 100 - 12  # the refused reservation's unit went back
@@ -247,11 +247,11 @@ def test_a_purchase_made_as_the_last_drain_ends_is_persisted_without_waiting_for
     real = stream_consumer.wakeup_debounce_clear
     late = []
 
-    def purchase_just_before_the_debounce_is_cleared(*, sale_id):
+    def purchase_just_before_the_debounce_is_cleared(*, sale_id, bucket=0):
         if not late:  # the drain has just read an empty stream; a purchase lands now, and its wake-up is debounced
             late.extend(_buy_many(sale, 1, prefix="late"))
             assert get_redis().exists(keys.wakeup_debounce)  # so no persister was woken for it
-        real(sale_id=sale_id)
+        real(sale_id=sale_id, bucket=bucket)
 
     monkeypatch.setattr(stream_consumer, "wakeup_debounce_clear", purchase_just_before_the_debounce_is_cleared)
     assert reservations_drain(sale_id=sale.pk).handled == 2  # the drain read once more after clearing it

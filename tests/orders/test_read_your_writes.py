@@ -36,9 +36,9 @@ def test_with_the_replica_stopped_a_shopper_still_sees_their_new_order(stopped_r
 
     status = client.get(f"/api/reservations/{rid}").json()
     assert status["status"] == "created"
-    assert status["order_id"] == order.pk
-    assert [o["id"] for o in client.get("/api/orders/").json()] == [order.pk]
-    assert client.get(f"/api/orders/{order.pk}/").status_code == 200
+    assert status["order_number"] == str(order.number)
+    assert [o["number"] for o in client.get("/api/orders/").json()["results"]] == [str(order.number)]
+    assert client.get(f"/api/orders/{order.number}/").status_code == 200
 
 
 @real_db
@@ -64,11 +64,11 @@ def test_another_users_order_and_reservation_are_404():
     alice, mallory = client_for(UserFactory()), client_for(UserFactory())
     rid = buy(alice, sale.pk).json()["reservation_id"]
     reservations_drain(sale_id=sale.pk)
-    order_id = Order.objects.using("default").get(reservation_id=rid).pk
+    order = Order.objects.using("default").get(reservation_id=rid)
     assert mallory.get(f"/api/reservations/{rid}").status_code == 404
-    assert mallory.get(f"/api/orders/{order_id}/").status_code == 404
-    assert mallory.get("/api/orders/").json() == []
-    for guess in (order_id + 1, order_id - 1, 1):
+    assert mallory.get(f"/api/orders/{order.number}/").status_code == 404
+    assert mallory.get("/api/orders/").json()["results"] == []
+    for guess in (order.pk, order.pk + 1, 1):  # the integer key is no URL at all
         assert mallory.get(f"/api/orders/{guess}/").json()["code"] == "not_found"
     assert mallory.get("/api/reservations/not-a-reservation").status_code == 404
 

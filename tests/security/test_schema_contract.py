@@ -7,6 +7,7 @@ Each rule is checked from both sides: the schema declares it, and a request that
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.test import Client
@@ -55,7 +56,11 @@ def test_the_nul_ban_lets_every_other_string_through(schema):
 
 
 def test_the_schema_declares_integer_path_ids_are_not_negative(schema):
-    assert _parameter(schema, "/api/orders/{order_id}/", "get", "order_id")["schema"]["minimum"] == 0
+    assert _parameter(schema, "/api/sales/{sale_id}/", "get", "sale_id")["schema"]["minimum"] == 0
+
+
+def test_the_schema_declares_order_numbers_are_uuids(schema):
+    assert _parameter(schema, "/api/orders/{number}/", "get", "number")["schema"]["format"] == "uuid"
 
 
 def test_every_link_targets_an_operation_of_the_schema(schema):
@@ -96,5 +101,5 @@ def test_the_purchase_refuses_a_token_with_a_nul():
 @real_db
 @pytest.mark.parametrize("fail", ["-1", "maybe", "2"])
 def test_pay_refuses_a_fail_flag_that_is_not_a_boolean(fail):
-    response = client_for(UserFactory()).post(f"/api/orders/1/pay?fail={fail}")
+    response = client_for(UserFactory()).post(f"/api/orders/{uuid.uuid4()}/pay?fail={fail}")
     assert (response.status_code, response.json()["code"]) == (400, "invalid")

@@ -6,6 +6,9 @@
 local K_META, K_STOCK, K_BOUGHT, K_HOLDS, K_Q, K_PRE, K_POS, K_ADM, K_LAPSED, K_JOINED, K_STATS, K_SERIES =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 local WAIT_BUCKETS = {1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}
+-- A sale split over buckets keeps the line here, in bucket 0, and stock in every bucket: the
+-- caller reads the other buckets (other slots) and passes their stock and open holds in.
+local ELSEWHERE = {stock = 0, held = 0}
 local SERIES_LENGTH = 600  -- one sample a second: the console's chart shows the last ten minutes
 
 local function now_ms()
@@ -18,9 +21,13 @@ local function num(v) return tonumber(v or '0') or 0 end
 -- 'ended', 'sold_out' or false. Sold out means nothing can come back: no stock and no unit held
 -- by an accepted purchase that is neither paid nor past its payment deadline (a held unit may
 -- still return, so the line stays open for it).
+local function stock_now()
+  return num(redis.call('GET', K_STOCK)) + ELSEWHERE.stock
+end
+
 local function closed_reason(meta, now)
   if now >= num(meta.ends) then return 'ended' end
-  if num(redis.call('GET', K_STOCK)) <= 0 and redis.call('ZCOUNT', K_HOLDS, '(' .. now, '+inf') == 0 then
+  if stock_now() <= 0 and redis.call('ZCOUNT', K_HOLDS, '(' .. now, '+inf') + ELSEWHERE.held == 0 then
     return 'sold_out'
   end
   return false
@@ -96,7 +103,7 @@ local function sample(q, now)
   if last and now - tonumber(string.match(last, '^(%d+)')) < 1000 then return end
   local waiting = redis.call('ZCOUNT', K_POS, '(' .. num(q.serving), '+inf') + redis.call('ZCARD', K_PRE)
   local admitted = num(redis.call('HGET', K_Q, 'admitted'))
-  redis.call('LPUSH', K_SERIES, now .. ' ' .. num(redis.call('GET', K_STOCK)) .. ' ' .. waiting .. ' ' .. admitted)
+  redis.call('LPUSH', K_SERIES, now .. ' ' .. stock_now() .. ' ' .. waiting .. ' ' .. admitted)
   redis.call('LTRIM', K_SERIES, 0, SERIES_LENGTH - 1)
 end
 
@@ -113,7 +120,7 @@ local function advance(meta, q, now)
   local carry = num(q.carry) + elapsed * num(q.rate)
   local count = math.floor(carry / 1000)
   carry = carry - count * 1000
-  if q.paused == '1' or closed_reason(meta, now) or num(redis.call('GET', K_STOCK)) <= 0 then
+  if q.paused == '1' or closed_reason(meta, now) or stock_now() <= 0 then
     count, carry, owed = 0, 0, 0
   end
   admit(q, count + owed, now)

@@ -10,6 +10,9 @@ local function return_units(stock_key, bought_key, released_key, holds_key, rese
   end_hold(holds_key, reservation_id)
   if redis.call('HSETNX', released_key, reservation_id, '1') == 0 then return 0 end
   redis.call('INCRBY', stock_key, qty)
+  -- The stock moved: a split sale's reading of its buckets that saw it before is stale (KEYS[1] is
+  -- the meta in both scripts that include this).
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'seq', 1) end
   redis.call('HINCRBY', bought_key, user, -qty)
   return 1
 end

@@ -11,21 +11,24 @@ from rest_framework.authtoken.models import Token
 
 from flashsale.models import FlashSale
 from inventory.models import Sku, Stock
+from inventory.redis_schema import MAX_BUCKETS
 from reconciliation.preheat import sale_preheat
 
 DEMO_PASSWORD = "flash-demo"
 
 
-def at_least(minimum: int):
-    """An argparse type: an integer no smaller than ``minimum`` (the sale's CHECK constraints)."""
+def at_least(minimum: int, maximum: int | None = None):
+    """An argparse type: an integer no smaller than ``minimum`` (and no larger than ``maximum``:
+    the sale's CHECK constraints)."""
 
     def parse(text: str) -> int:
         value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bound}")
         return value
 
-    parse.__name__ = f"integer >= {minimum}"  # what argparse names in its error message
+    parse.__name__ = f"integer >= {minimum}" if maximum is None else f"integer {minimum}-{maximum}"
     return parse
 
 
@@ -44,6 +47,12 @@ class Command(BaseCommand):
         parser.add_argument("--admission-seconds", type=at_least(10), default=120, help="how long a turn lasts")
         parser.add_argument(
             "--prequeue-seconds", type=at_least(0), default=600, help="how long before the start the line opens"
+        )
+        parser.add_argument(
+            "--buckets",
+            type=at_least(1, MAX_BUCKETS),
+            default=1,
+            help="split the stock over this many Redis hash tags (a hot sale over several cluster masters)",
         )
         parser.add_argument("--json", action="store_true", help="print only JSON with the sale id and the users")
 
@@ -64,6 +73,7 @@ class Command(BaseCommand):
                 admit_per_second=o["admit_per_second"],
                 admission_seconds=o["admission_seconds"],
                 prequeue_seconds=o["prequeue_seconds"],
+                stock_buckets=o["buckets"],
             )
             users = self._shoppers(o["users"])
         sale_preheat(sale_id=sale.pk)
@@ -75,6 +85,8 @@ class Command(BaseCommand):
         )
         if o["queue"]:
             self.stdout.write(f"  {queue_line(o)}")
+        if o["buckets"] > 1:
+            self.stdout.write(f"  stock split over {o['buckets']} buckets (hash tags)")
         for u in users[:5]:
             self.stdout.write(f"  shopper {u['username']} / {u['password']}  (API token {u['token']})")
         if len(users) > 5:
