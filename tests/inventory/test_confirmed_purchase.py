@@ -12,7 +12,8 @@ import pytest
 from config.redis import get_redis
 from config.replica_acks import readings_forget
 from inventory.confirmed_purchase import reservation_abandon
-from inventory.redis_schema import CONSUMER_GROUP, sale_keys
+from inventory.redis_schema import CONSUMER_GROUP, home_bucket, sale_keys
+from inventory.selectors import bucket_stocks
 from orders import stream_consumer
 from orders.models import Order
 from orders.services import reservations_drain
@@ -127,3 +128,10 @@ def test_a_persisted_reservation_reads_created_to_the_abandon():
     rid = _bought(sale, user)
     reservations_drain(sale_id=sale.pk)
     assert _abandon(sale, rid, user) == "created"
+
+
+def test_a_split_sale_s_reservation_is_abandoned_in_its_own_bucket():
+    sale = live_sale(quantity=40, stock_buckets=4)  # 10 units in each bucket
+    user = next(u for u in (UserFactory() for _ in range(20)) if home_bucket(u.pk, 4) != 0)
+    _abandon(sale, _bought(sale, user), user)
+    assert bucket_stocks([sale.pk])[sale.pk] == [10, 10, 10, 10]
