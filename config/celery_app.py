@@ -1,9 +1,10 @@
 """The Celery app. Every task reads the primary: a worker acts on what it just wrote."""
 
+import logging.config
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -17,8 +18,19 @@ _pins = {}
 @task_prerun.connect
 def _pin_task_to_primary(task_id=None, **_):
     from config.db_router import pin
+    from config.log_context import bind_request
 
     _pins[task_id] = pin()
+    bind_request(task_id or "-")  # a task's log lines carry its id as their request id
+
+
+@setup_logging.connect
+def _django_logging(**_):
+    # Why: connected, Celery leaves the root logger to us, so workers and beat log in the format
+    # the web logs in (LOG_FORMAT), with the task id on each line.
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @task_postrun.connect

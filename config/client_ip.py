@@ -49,6 +49,11 @@ def _is_trusted(address: str) -> bool:
     return ip is not None and any(ip in net for net in _trusted(tuple(settings.TRUSTED_PROXIES)))
 
 
+def is_trusted_proxy(address: str) -> bool:
+    """Whether ``address`` (a peer's REMOTE_ADDR) is one of TRUSTED_PROXIES."""
+    return bool(settings.TRUSTED_PROXIES) and _is_trusted(address)
+
+
 def client_ip(request) -> str:
     """The client's address, normalised ('' if there is none that parses)."""
     remote = request.META.get("REMOTE_ADDR", "")

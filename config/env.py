@@ -53,6 +53,13 @@ def env_str(name: str, default: str) -> str:
     return env.str(name, default=default)
 
 
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    value = env.str(name, default=default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def env_db(name: str, default: str | None = None) -> dict | None:
     raw = env.str(name, default=default or "")
     if not raw:

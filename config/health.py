@@ -1,12 +1,17 @@
 """Probes. ``/healthz``: the process answers (liveness; touches nothing, so a sick database never
-gets healthy web processes restarted). ``/readyz``: everything a purchase needs answers in time:
-the primary, the replica (replicating, not too far behind), Redis and the broker.
+gets healthy web processes restarted). ``/readyz``: can this instance take purchases? That needs
+Redis only (the purchase is one Redis script; the persister drains the stream later), so the
+probe answers 503 only when Redis is unreachable, hangs or is reloading its AOF. The primary, the
+replica and the broker are checked too and reported in the body: any of them failing makes the
+status ``degraded`` with a 200, because purchases keep working through those outages and a load
+balancer that pulled every instance for one of them would turn a degraded sale into an outage.
 
 Each check runs in its own thread and the probe waits for all of them up to one deadline, so a
 frozen dependency turns into ``"timeout"`` within ~1.5 s instead of hanging the probe. A check
-still running from an earlier probe is joined, not started again: a hung server costs one thread
-per check, not one per probe; the broker's answer is also reused for a second, so a probe storm
-does not open a broker connection per request.
+still running from an earlier probe is joined, not started again. The whole answer is reused for
+up to ``READYZ_CACHE_SECONDS`` (at most 1 s), and the checks keep one connection each to the
+databases and the broker, reused from call to call (opened again only after a failure), so a
+probe storm costs neither a connection nor a query per request.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ from config.replica_acks import replica_acks_problem
 logger = logging.getLogger(__name__)
 DEADLINE_SECONDS = 1.5  # the whole probe answers within this (plus a few ms)
 CLIENT_TIMEOUT_SECONDS = 1  # each client's own connect/read timeout
-BROKER_CACHE_SECONDS = 1.0
 NO_STORE = {"Cache-Control": "no-store"}
+REQUIRED = ("redis",)  # what a purchase needs: its failure alone makes the instance not ready
 
 
 class NotReady(Exception):
@@ -47,19 +52,52 @@ def healthz(request):
 
 @require_safe
 def readyz(request):
-    checks = run_checks()
+    checks = cached_checks()
     failing = [name for name, result in checks.items() if result != "ok"]
-    if failing:
+    blocking = [name for name in failing if name in REQUIRED]
+    if blocking:
         body = {**error_body("not_ready", f"Not ready; failing: {', '.join(failing)}"), "checks": checks}
         return JsonResponse(body, status=503, headers={**NO_STORE, "Retry-After": "1"})
-    return JsonResponse({"status": "ready", "checks": checks}, headers=NO_STORE)
+    status = "degraded" if failing else "ready"
+    return JsonResponse({"status": status, "degraded": failing, "checks": checks}, headers=NO_STORE)
 
 
-# --- the checks: each returns on success and raises on failure -----------------------------
+# --- one long-lived connection per dependency ---------------------------------------------------
 
 
-def _raw_connection(alias: str):
-    """A fresh DB-API connection with short timeouts (the app's own read timeout is 30 s)."""
+class _Kept:
+    """One client kept across probes: opened on first use, closed and dropped after any failure.
+    Only one check per name runs at a time (``_start``), so a client is never used by two threads."""
+
+    def __init__(self, open_: Callable, close: Callable):
+        self._open, self._close, self._client = open_, close, None
+
+    def use(self, action: Callable):
+        if self._client is not None:
+            try:
+                return action(self._client)
+            except Exception:  # noqa: BLE001 - perhaps only this connection died (an idle timeout)
+                self.reset()
+        # Why one more try on a new connection: a kept connection the server dropped while idle
+        # must not report a healthy dependency as failing.
+        self._client = self._open()
+        try:
+            return action(self._client)
+        except BaseException:
+            self.reset()
+            raise
+
+    def reset(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            try:
+                self._close(client)
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def _open_db(alias: str):
+    """A DB-API connection with short timeouts (the app's own read timeout is 30 s)."""
     wrapper = connections[alias]
     params = wrapper.get_connection_params()
     if wrapper.vendor == "mysql":
@@ -68,23 +106,49 @@ def _raw_connection(alias: str):
             read_timeout=CLIENT_TIMEOUT_SECONDS,
             write_timeout=CLIENT_TIMEOUT_SECONDS,
         )
-    return wrapper.vendor, wrapper.get_new_connection(params)
+    return wrapper.get_new_connection(params)
+
+
+def _open_broker():
+    conn = Connection(settings.CELERY_BROKER_URL, connect_timeout=CLIENT_TIMEOUT_SECONDS)
+    conn.ensure_connection(max_retries=1, interval_start=0, timeout=CLIENT_TIMEOUT_SECONDS)
+    return conn
+
+
+_kept = {
+    PRIMARY: _Kept(lambda: _open_db(PRIMARY), lambda c: c.close()),
+    REPLICA: _Kept(lambda: _open_db(REPLICA), lambda c: c.close()),
+    "broker": _Kept(_open_broker, lambda c: c.release()),
+}
+
+
+def reset_connections() -> None:
+    """Close the kept connections (tests restart the services under them)."""
+    for kept in _kept.values():
+        kept.reset()
+    with _cache_lock:
+        _cache.clear()
 
 
 def _query(alias: str, sql: str, fallback: str | None = None) -> list[dict]:
-    vendor, conn = _raw_connection(alias)
-    try:
+    def run(conn) -> list[dict]:
         cursor = conn.cursor()
         try:
-            cursor.execute(sql)
-        except Exception:
-            if fallback is None:
-                raise
-            cursor.execute(fallback)  # an older server without the newer spelling
-        names = [column[0] for column in cursor.description or ()]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
-    finally:
-        conn.close()
+            try:
+                cursor.execute(sql)
+            except Exception:
+                if fallback is None:
+                    raise
+                cursor.execute(fallback)  # an older server without the newer spelling
+            names = [column[0] for column in cursor.description or ()]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    return _kept[alias].use(run)
+
+
+# --- the checks: each returns on success and raises on failure -----------------------------
 
 
 def check_primary() -> None:
@@ -121,39 +185,33 @@ def replication_problem(status: dict, max_lag: int) -> None:
 
 def check_redis() -> None:
     try:
-        get_redis().ping()
+        get_redis().ping()  # the app's own pool: a pooled connection, not a new one
     except redis.BusyLoadingError:  # a subclass of ConnectionError: test it first
         raise NotReady("loading") from None  # reloading its AOF: the sale state is not there yet
 
 
 def check_redis_replicas() -> None:
-    """Purchases are refused (503) while a master has fewer replicas than REDIS_REPLICA_ACKS: say so."""
+    """Purchases are refused (503) while a master has fewer replicas than REDIS_REPLICA_ACKS: say so.
+    Reported as degraded, not required: every instance shares it, so pulling them would not help."""
     problem = replica_acks_problem()
     if problem:
         raise NotReady(problem)
 
 
-_broker_checked: tuple[float, str] = (float("-inf"), "")  # (when, '' = ok or the reason)
+def _broker_round_trip(conn) -> None:
+    channel = conn.default_channel
+    if conn.transport.driver_type == "redis":
+        channel.client.ping()
+    else:
+        # One round trip on the kept connection: amq.direct exists on every RabbitMQ.
+        channel.exchange_declare(exchange="amq.direct", type="direct", durable=True, passive=True)
 
 
 def check_broker() -> None:
-    global _broker_checked
-    checked_at, problem = _broker_checked
-    if time.monotonic() - checked_at >= BROKER_CACHE_SECONDS:
-        problem = _probe_broker()
-        _broker_checked = (time.monotonic(), problem)
-    if problem:
-        raise NotReady(problem)
-
-
-def _probe_broker() -> str:
     try:
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=CLIENT_TIMEOUT_SECONDS) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=CLIENT_TIMEOUT_SECONDS)
+        _kept["broker"].use(_broker_round_trip)
     except Exception as exc:  # refused, timed out, bad login: all mean "cannot publish"
-        logger.warning("readyz: broker unreachable: %r", exc)
-        return type(exc).__name__
-    return ""
+        raise NotReady(f"unreachable ({type(exc).__name__})") from None
 
 
 CHECKS: dict[str, Callable[[], None]] = {
@@ -165,10 +223,12 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-# --- running them against one deadline -----------------------------------------------------
+# --- running them against one deadline, at most once a second ------------------------------
 
 _inflight: dict[str, Future] = {}
 _inflight_lock = threading.Lock()
+_cache: dict[str, tuple[float, dict[str, str]]] = {}
+_cache_lock = threading.Lock()
 
 
 def _run(future: Future, check: Callable[[], None]) -> None:
@@ -208,3 +268,17 @@ def run_checks(deadline: float = DEADLINE_SECONDS) -> dict[str, str]:
     futures = {name: _start(name, check) for name, check in CHECKS.items()}
     wait(futures.values(), timeout=deadline)
     return {name: _verdict(name, future) for name, future in futures.items()}
+
+
+def cached_checks() -> dict[str, str]:
+    """The last result if it is younger than READYZ_CACHE_SECONDS, else a fresh one."""
+    max_age = min(1.0, settings.READYZ_CACHE_SECONDS)
+    with _cache_lock:
+        taken_at, checks = _cache.get("last", (float("-inf"), {}))
+        if time.monotonic() - taken_at < max_age:
+            return checks
+        # Why under the lock: concurrent probes wait for the one refresh instead of each running it.
+        started = time.monotonic()  # the answer's age counts from when its checks began
+        checks = run_checks()
+        _cache["last"] = (started, checks)
+        return checks

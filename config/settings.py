@@ -12,7 +12,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from config.env import env_bool, env_db, env_int, env_list, env_rate, env_str
+from config.env import env_bool, env_choice, env_db, env_int, env_list, env_rate, env_str
+from config.log_context import logging_config
 from config.switches import load_test_switches_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files (no CDN)
+    "csp",
     "captcha",
     "inventory",
     "flashsale",
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.log_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -56,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -165,6 +170,7 @@ CELERY_TASK_ROUTES = {
     "orders.expire_unpaid": {"queue": MAINTENANCE_QUEUE},
     "reconciliation.reconcile_all": {"queue": MAINTENANCE_QUEUE},
     "flashsale.captcha_purge_expired": {"queue": MAINTENANCE_QUEUE},
+    "reconciliation.preheat_due": {"queue": MAINTENANCE_QUEUE},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -173,6 +179,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("amqp")
     else {"visibility_timeout": 300}
 )
+# Why time limits: a task stuck on a frozen dependency must give its pool process back. The soft
+# limit raises inside the task (the persister's batch is one transaction: it rolls back, its
+# entries stay pending and are re-claimed); the hard limit kills the process (acks_late redelivers).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 30, minimum=2)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be greater than CELERY_TASK_SOFT_TIME_LIMIT")
+# Why: when the broker connection drops, a task still running cannot be acknowledged and will be
+# redelivered; cancelling it at once avoids running it twice side by side.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -210,15 +226,29 @@ RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", 60, minimum=1)
 PAYMENT_GATEWAY_DECLINE = env_bool("PAYMENT_GATEWAY_DECLINE", False)  # the simulated gateway declines all
 PAYMENT_FAIL_HOOK = env_bool("PAYMENT_FAIL_HOOK", DEBUG)  # ``?fail=1`` on the pay API simulates a decline
 CAPTCHA_PURGE_INTERVAL = env_int("CAPTCHA_PURGE_INTERVAL", 300, minimum=1)
+PREHEAT_AHEAD_SECONDS = env_int("PREHEAT_AHEAD_SECONDS", 300, minimum=1)  # beat preheats a published sale this early
+PREHEAT_SWEEP_INTERVAL = env_int("PREHEAT_SWEEP_INTERVAL", 5, minimum=1)
+# An ended sale's Redis keys expire this long after its end, once it is persisted and reconciled.
+SALE_KEYS_GRACE_SECONDS = env_int("SALE_KEYS_GRACE_SECONDS", 3600, minimum=60)
+
+
+def _beat(task: str, every: float) -> dict:
+    # Why expires: during a worker outage beat keeps publishing; a tick nobody ran within its own
+    # interval is dropped by the worker that finally gets it, so the backlog never piles up.
+    return {"task": task, "schedule": every, "options": {"expires": every}}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "persist-sweep": {"task": "orders.persist_sweep", "schedule": float(FLASHSALE["SWEEP_INTERVAL"])},
-    "expire-unpaid": {"task": "orders.expire_unpaid", "schedule": float(ORDER_EXPIRY_INTERVAL)},
-    "reconcile": {"task": "reconciliation.reconcile_all", "schedule": float(RECONCILE_INTERVAL)},
-    "queue-advance": {"task": "flashsale.queue_advance", "schedule": 1.0},
-    "captcha-purge": {"task": "flashsale.captcha_purge_expired", "schedule": float(CAPTCHA_PURGE_INTERVAL)},
+    "persist-sweep": _beat("orders.persist_sweep", float(FLASHSALE["SWEEP_INTERVAL"])),
+    "expire-unpaid": _beat("orders.expire_unpaid", float(ORDER_EXPIRY_INTERVAL)),
+    "reconcile": _beat("reconciliation.reconcile_all", float(RECONCILE_INTERVAL)),
+    "queue-advance": _beat("flashsale.queue_advance", 1.0),
+    "captcha-purge": _beat("flashsale.captcha_purge_expired", float(CAPTCHA_PURGE_INTERVAL)),
+    "preheat-due": _beat("reconciliation.preheat_due", float(PREHEAT_SWEEP_INTERVAL)),
 }
 
-READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more makes /readyz answer 503
+READYZ_MAX_REPLICA_LAG = env_int("READYZ_MAX_REPLICA_LAG", 30)  # seconds; more: /readyz says degraded
+READYZ_CACHE_SECONDS = env_int("READYZ_CACHE_MS", 1000, minimum=0, maximum=1000) / 1000  # probes reuse an answer
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # bearer token for /metrics; required unless DEBUG
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)  # every rate limit and the login throttle
@@ -261,6 +291,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Flash-sale order system API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # What Django's <int:> and <str:> path converters match ([0-9]+ and [^/]+), said in the schema.
     "PATH_CONVERTER_OVERRIDES": {
@@ -277,13 +310,37 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024, 
 
 # --- Static, i18n, auth ----------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (app.3f2a1c.js) from collectstatic's manifest: whitenoise serves those with a
+    # year's lifetime and "immutable"; a new deploy changes the name, so no browser keeps a stale copy.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Off: each process indexes STATIC_ROOT once at start. The tests turn it on: Django's test client
+# builds the middleware per client, and an index per client made page tests many times slower.
+WHITENOISE_AUTOREFRESH = env_bool("WHITENOISE_AUTOREFRESH", DEBUG)
+WHITENOISE_MAX_AGE = 0 if DEBUG else 60  # unhashed names only (the hashed ones are immutable)
+
+# --- Content-Security-Policy (django-csp): only our own scripts, styles and connections --------
+# No inline script or style anywhere (pages, admin, API docs): scripts are static files, data goes
+# in data- attributes or <script type="application/json">, so script-src needs no 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -299,10 +356,5 @@ SECURE_HSTS_SECONDS = 31536000 if SECURE_HTTPS else 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ["plain", "json"])  # json: one object a line (config/log_context.py)
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))

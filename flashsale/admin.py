@@ -4,6 +4,7 @@ admin (reconciliation/admin.py)."""
 
 from django.contrib import admin, messages
 
+from config.audit import audit_record
 from config.errors import ApplicationError
 from flashsale.models import FlashSale
 from flashsale.queue import queue_pause
@@ -54,7 +55,11 @@ class FlashSaleAdmin(admin.ModelAdmin):
 
     def _each_line(self, request, queryset, *, paused: bool, done: str):
         for sale in queryset:
-            if queue_pause(sale_id=sale.pk, paused=paused):
+            applied = queue_pause(sale_id=sale.pk, paused=paused)
+            audit_record(
+                user=request.user, obj=sale, action=done, applied="yes" if applied else "no (no line in Redis)"
+            )
+            if applied:
                 self.message_user(request, f"{sale}: {done}.")
             else:
                 self.message_user(
@@ -65,9 +70,12 @@ class FlashSaleAdmin(admin.ModelAdmin):
         for sale in queryset:
             try:
                 service(sale_id=sale.pk)
-                self.message_user(request, f"{sale}: {done}.")
             except ApplicationError as exc:
+                audit_record(user=request.user, obj=sale, action=f"{done} refused", code=exc.code)
                 self.message_user(request, f"{sale}: {exc.message}", level=messages.ERROR)
+                continue
+            audit_record(user=request.user, obj=sale, action=done, generation=sale.generation)
+            self.message_user(request, f"{sale}: {done}.")
 
 
 admin.site.register(FlashSale, FlashSaleAdmin)

@@ -22,7 +22,8 @@ class FlashSaleQuerySet(models.QuerySet):
 class FlashSale(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "Draft (not preheated)"
-        SCHEDULED = "scheduled", "Scheduled (sells within its window)"
+        PUBLISHED = "published", "Published (preheat pending: beat preheats it PREHEAT_AHEAD_SECONDS before start)"
+        SCHEDULED = "scheduled", "Scheduled (preheated: sells within its window)"
         PAUSED = "paused", "Paused (kill switch)"
 
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="sales")

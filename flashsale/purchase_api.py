@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from config.client_ip import client_rate_bucket
 from config.errors import ApplicationError, json_error
 from config.json_depth import MAX_JSON_DEPTH, json_too_deep
+from config.log_context import bind_reservation
 from flashsale import services
 from flashsale.ratelimits import enforce_rate_limits
 
@@ -113,6 +114,7 @@ def purchase(request: HttpRequest, sale_id: int):
     except Exception as exc:  # noqa: BLE001 - every failure leaves in the one error shape (unknown ones logged, 500)
         return json_error(exc)
     rid = accepted.reservation_id
+    bind_reservation(rid)  # whatever logs from here on (Django's access of this answer) names it
     return JsonResponse(
         {"reservation_id": rid, "status": "pending", "status_url": f"/api/reservations/{rid}"}, status=202
     )

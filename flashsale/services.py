@@ -12,11 +12,11 @@ from django.db import transaction
 from config.errors import ServiceUnavailable
 from config.redis import UNAVAILABLE as REDIS_UNAVAILABLE
 from config.redis import get_redis
-from flashsale.errors import SCRIPT_REFUSALS, BadToken, NotAdmitted, SaleNotFound, SaleNotPreheated
+from flashsale.errors import SCRIPT_REFUSALS, BadToken, NotAdmitted, NotLive, SaleNotFound, SaleNotPreheated
 from flashsale.models import FlashSale
 from flashsale.persister_wakeup import persister_wake
 from flashsale.ratelimits import RateLimited, purchase_windows
-from flashsale.selectors import sale_known_cached
+from flashsale.selectors import sale_get_cached, sale_known_cached
 from flashsale.tokens import token_sign, token_verify
 from inventory.purchase import BUSY, PurchaseAsk, stock_take
 from inventory.redis_schema import reservation_id_new, sale_keys
@@ -43,6 +43,20 @@ def sale_exists(sale_id: int) -> bool:
     return sale_known_cached(sale_id=sale_id)
 
 
+def _refuse_not_in_redis(sale_id: int, *, unavailable: type) -> None:
+    """Redis holds nothing for the sale. An ended one whose keys expired after its end is told so
+    (409 not_live, from the cached sale row), never 503; an unknown one is 404; any other is not
+    preheated (yet, or Redis lost it): ``unavailable``, the 503 that says "try again"."""
+    sale = sale_get_cached(sale_id=sale_id)
+    if sale is not None and sale.phase == "ended":
+        raise NotLive("This sale has ended.", details={"phase": "ended"})
+    if sale is not None and sale.phase == "scheduled":  # published, preheated by beat before its start
+        raise NotLive("This sale has not started yet.", details={"phase": "scheduled"})
+    if sale is None and not sale_exists(sale_id):
+        raise SaleNotFound()
+    raise unavailable()
+
+
 def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
     token, nonce = token_sign(user_id=user_id, sale_id=sale_id)
     ttl = settings.FLASHSALE["TOKEN_TTL"]
@@ -53,7 +67,7 @@ def purchase_token_issue(*, sale_id: int, user_id: int) -> IssuedToken:
     if lives < 0:
         raise NotAdmitted()  # the sale has a waiting room and this user is not admitted now
     if lives == 0:
-        raise ServiceUnavailable() if sale_exists(sale_id) else SaleNotFound()
+        _refuse_not_in_redis(sale_id, unavailable=ServiceUnavailable)
     return IssuedToken(token=token, expires_in=lives)
 
 
@@ -137,8 +151,8 @@ def purchase_accept(
         raise ServiceUnavailable("the sale's units kept moving to other shoppers: try again")
     if code == "RATE_LIMITED":
         raise RateLimited.after_ms(int(detail))
-    if code == "NOT_PREHEATED" and not sale_exists(sale_id):
-        raise SaleNotFound()
+    if code == "NOT_PREHEATED":
+        _refuse_not_in_redis(sale_id, unavailable=SCRIPT_REFUSALS["NOT_PREHEATED"])
     refusal = SCRIPT_REFUSALS.get(code)
     if refusal is None:
         raise ServiceUnavailable(f"unexpected purchase script answer {code!r}")
@@ -150,8 +164,8 @@ def _sale_selling_set(sale_id: int, *, selling: bool) -> None:
     with transaction.atomic(using="default"):
         # Why lock the sale row: a concurrent preheat must not write the state this changes.
         sale = FlashSale.objects.select_for_update().get(pk=sale_id)
-        if sale.state == FlashSale.State.DRAFT:
-            raise SaleNotPreheated()
+        if sale.state in (FlashSale.State.DRAFT, FlashSale.State.PUBLISHED):
+            raise SaleNotPreheated()  # a published sale is preheated by beat; pausing it first would skip that
         sale.state = FlashSale.State.SCHEDULED if selling else FlashSale.State.PAUSED
         sale.save(update_fields=["state"])
         selling_state_set(sale_id=sale_id, selling=selling)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 CONSUMER_GROUP = "persisters"  # the stream's consumer group: the persister processes
@@ -130,6 +130,7 @@ class SaleKeys:
 
     @property
     def dead_letters(self) -> str:
+        """Hash stream entry id -> JSON (raw fields, reason, replayable): inventory/dead_letters.py."""
         return self._k("dead")
 
     @property
@@ -182,6 +183,24 @@ class SaleKeys:
             self.queue_lapsed,
             self.queue_joined,
             self.queue_series,
+        ]
+
+    def lifetime(self) -> list[str]:
+        """Every fixed-name key of the sale, for the expiry after its end (expire_keys.lua). The
+        first four are what the expiry checks: meta, stream, dead letters, holds. The per-user and
+        per-reservation keys (token, idempotency, status, rate limits) carry TTLs of their own.
+        A sale whose stock is split into buckets adds its buckets' keys after these."""
+        return [
+            self.meta,
+            self.stream,
+            self.dead_letters,
+            self.holds,
+            self.stock,
+            self.bought,
+            self.released,
+            self.wakeup_debounce,
+            self.stats,
+            *self.queue_all(),
         ]
 
     def token(self, user_id: int) -> str:
@@ -255,6 +274,7 @@ class StreamEntry:
     user_id: int
     quantity: int
     reserved_at: datetime
+    fields: dict = field(default_factory=dict, compare=False, repr=False)  # as the stream held them
 
 
 def stream_entry_parse(entry_id: str, fields: dict | None) -> StreamEntry | None:
@@ -266,6 +286,7 @@ def stream_entry_parse(entry_id: str, fields: dict | None) -> StreamEntry | None
             int(fields["user"]),
             int(fields["qty"]),
             datetime.fromtimestamp(int(fields["ts"]) / 1000, tz=UTC),
+            dict(fields),
         )
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         return None

@@ -113,6 +113,16 @@ def _reservation_bucket(sale_id: int, reservation_id: str):
     return keys if keys is not None and keys.sale_id == sale_id else sale_keys(sale_id)
 
 
+def sale_window_set(*, sale_id: int, window: SaleWindow) -> bool:
+    """Move a preheated sale's window and limit in Redis at once; False if it is not preheated."""
+    # Why a script: only an existing meta is changed, and the three fields move together.
+    return bool(
+        script("set_window")(
+            keys=[sale_keys(sale_id).meta], args=[window.starts_ms, window.ends_ms, window.per_user_limit]
+        )
+    )
+
+
 def stock_release(*, sale_id: int, reservation_id: str, user_id: int, quantity: int) -> bool:
     """Give a closed order's units back to Redis, exactly once (guard keyed by reservation id), into
     the bucket the reservation came from (its buyer's home bucket, where their count is)."""
@@ -220,3 +230,11 @@ def reservations_settle(*, sale_id: int, settled: list[Settled], reservation_ttl
         ],
         args=args,
     )
+
+
+def sale_keys_expire(*, sale_id: int, at_ms: int) -> int:
+    """Give every key of an ended sale an expiry at ``at_ms``, if nothing is owed any more (see
+    expire_keys.lua). Returns how many keys got it; 0 = not yet; -1 = not in Redis."""
+    # Why a script: the checks (empty stream, nothing in flight, no dead letter, no hold) and the
+    # expiries happen in one step, so an entry cannot slip in between.
+    return int(script("expire_keys")(keys=sale_keys(sale_id).lifetime(), args=[int(at_ms)]))

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from config.audit import audit_record
 from config.errors import ApplicationError
 from orders.lifecycle import order_cancel
 from orders.models import Order, OrderStatusHistory
@@ -41,10 +42,13 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected orders awaiting payment (returns their stock)", permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         done = 0
-        for order_id, number in queryset.values_list("id", "number"):
+        for order in queryset:
             try:
-                order_cancel(order_id=order_id, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
-                done += 1
+                order_cancel(order_id=order.pk, user_id=None, reason=f"cancelled_by_staff:{request.user.username}")
             except ApplicationError as exc:
-                self.message_user(request, f"Order {number}: {exc.message}", level=messages.WARNING)
+                audit_record(user=request.user, obj=order, action="cancel refused", code=exc.code)
+                self.message_user(request, f"Order {order.number}: {exc.message}", level=messages.WARNING)
+                continue
+            audit_record(user=request.user, obj=order, action="cancelled", quantity_returned=order.quantity)
+            done += 1
         self.message_user(request, f"Cancelled {done} order(s).")

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from config.authentication import LeanTokenAuthentication
 from config.errors import json_error
+from config.log_context import bind_reservation
 from config.openapi import errors_documented
 from config.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, cursor_field, page_links, query_validated
 from orders import lifecycle, read_cache, selectors
@@ -62,6 +63,7 @@ def order_data(order) -> dict:
 class ReservationStatusApi(APIView):
     @extend_schema(responses=ReservationOutputSerializer)
     def get(self, request, reservation_id: str):
+        bind_reservation(reservation_id[:64])
         found = selectors.reservation_status(reservation_id=reservation_id, user_id=request.user.id)
         if found is None:
             raise OrderNotFound()

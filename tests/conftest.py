@@ -7,6 +7,7 @@ import os
 import pytest
 
 from tests.support.stack import Stack, StackUnavailable, start_stack
+from tests.support.static import STATIC_ROOT, static_collect
 
 _stack: Stack | None = None
 
@@ -17,6 +18,8 @@ TEST_ENV = {
     "REPLICA_PIN_SECONDS": "5",
     "FLASHSALE_PERSIST_CLAIM_IDLE_MS": "1500",
     "DB_CONN_MAX_AGE": "0",
+    "STATIC_ROOT": str(STATIC_ROOT),
+    "WHITENOISE_AUTOREFRESH": "true",  # no index of STATIC_ROOT per test client (config/settings.py)
 }
 
 
@@ -65,6 +68,12 @@ def django_db_setup(django_db_blocker, stack):
     with django_db_blocker.unblock():
         call_command("migrate", database="default", verbosity=0)
     stack.mariadb.wait_for_replica()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_collected():
+    """Pages name their static files by hash (the manifest storage): collect them once."""
+    static_collect()
 
 
 @pytest.fixture(autouse=True)

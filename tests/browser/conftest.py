@@ -59,6 +59,26 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server, but static files come from the app itself (whitenoise, hashed
+    names from the manifest, the production headers), not from the finders by their plain names."""
+    import django.contrib.staticfiles.handlers as handlers
+    from pytest_django.live_server_helper import LiveServer
+
+    class AppServesStatic(handlers.StaticFilesHandler):
+        def _should_handle(self, path):
+            return False  # every request goes to the WSGI app and its middleware
+
+    original, handlers.StaticFilesHandler = handlers.StaticFilesHandler, AppServesStatic
+    try:
+        server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+    finally:
+        handlers.StaticFilesHandler = original
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _captcha_test_mode(monkeypatch):
     """The captcha answer "passed" is accepted (read at import: patch the module, not settings)."""

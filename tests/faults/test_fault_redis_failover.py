@@ -1,4 +1,4 @@
-"""Row 38: the Redis master holding a live sale SIGKILLed during a rush, its replica promoted.
+"""Row 47: the Redis master holding a live sale SIGKILLed during a rush, its replica promoted.
 
 A 3-master + 3-replica cluster of the test's own (devstack), shoppers in threads through the
 purchase view. The sale's master is killed once some purchases were accepted; the cluster fails
@@ -169,7 +169,7 @@ def _outcome(rush: Rush, killed_at: float, sale) -> dict:
 def _report(acks: int, result: dict) -> None:
     recovery = "never" if result["recovery_s"] is None else f"{result['recovery_s']:.1f} s"
     figure(
-        38,
+        47,
         f"REDIS_REPLICA_ACKS={acks}: {result['accepted']} accepted, {len(result['lost'])} lost (202 without "
         f"an order), {result['orders_without_202']} orders of a purchase answered 503; {result['unavailable']} "
         f"answers 503 after the kill; promoted after {result['promoted_s']:.1f} s, old master back in sync "

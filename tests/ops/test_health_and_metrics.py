@@ -7,10 +7,13 @@ import signal
 import time
 
 import pytest
+import redis
 from django.apps import apps
 from prometheus_client.parser import text_string_to_metric_families
 
+from config import health
 from config.redis import get_redis, reset_redis
+from devstack import free_port
 from flashsale import queue
 from inventory.redis_schema import sale_keys
 from orders.services import reservations_drain
@@ -31,6 +34,15 @@ def eventually_ready(client, seconds: float = 5.0):
 
 
 SCRAPE_TOKEN = "scrape-secret"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_probe(settings):
+    """Each test reads the services afresh: no answer kept from the last test, no cache inside it."""
+    settings.READYZ_CACHE_SECONDS = 0
+    health.reset_connections()
+    yield
+    health.reset_connections()
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +81,7 @@ def test_readyz_is_ready_when_every_service_answers(client):
     assert response.status_code == 200, response.content
     assert response.json() == {
         "status": "ready",
+        "degraded": [],
         "checks": {"primary": "ok", "replica": "ok", "redis": "ok", "redis_replicas": "ok", "broker": "ok"},
     }
 
@@ -107,14 +120,15 @@ def test_readyz_answers_within_two_seconds_when_redis_hangs(client, stack):
     assert eventually_ready(client).status_code == 200
 
 
-def test_readyz_names_the_replica_while_its_sql_thread_is_stopped(client, stack):
+def test_readyz_stays_ready_but_degraded_while_the_replicas_sql_thread_is_stopped(client, stack):
     stack.mariadb.wait_for_replica()
     try:
         stack.mariadb.stop_replica_sql_thread()
         response = client.get("/readyz")
-        assert response.status_code == 503
+        assert response.status_code == 200
         body = response.json()
-        assert "failing: replica" in body["message"]
+        assert body["status"] == "degraded"
+        assert body["degraded"] == ["replica"]
         assert body["checks"]["replica"] == "sql thread not running"
     finally:
         stack.mariadb.start_replica_sql_thread()
@@ -122,7 +136,7 @@ def test_readyz_names_the_replica_while_its_sql_thread_is_stopped(client, stack)
     assert client.get("/readyz").status_code == 200
 
 
-def test_readyz_names_the_replica_when_it_lags_beyond_the_threshold(client, stack, settings):
+def test_readyz_says_degraded_when_the_replica_lags_beyond_the_threshold(client, stack, settings):
     settings.READYZ_MAX_REPLICA_LAG = 1
     stack.mariadb.wait_for_replica()
     stack.mariadb.set_replica_delay(5)  # each event applied 5 s late: Seconds_Behind_Master climbs
@@ -131,17 +145,69 @@ def test_readyz_names_the_replica_when_it_lags_beyond_the_threshold(client, stac
         deadline, response = time.monotonic() + 4.5, None
         while time.monotonic() < deadline:
             response = client.get("/readyz")
-            if response.status_code == 503:
+            if response.json()["status"] != "ready":
                 break
             time.sleep(0.1)
-        assert response.status_code == 503, response.content
+        assert response.status_code == 200, response.content
         body = response.json()
-        assert "failing: replica" in body["message"]
+        assert body["status"] == "degraded"
         assert body["checks"]["replica"].startswith("lag ")
     finally:
         stack.mariadb.set_replica_delay(0)
         stack.mariadb.wait_for_replica()
     assert eventually_ready(client).status_code == 200
+
+
+def test_readyz_stays_ready_but_degraded_while_the_primary_hangs(client, stack):
+    try:
+        stack.mariadb.pause_primary()  # SIGSTOP: its connections hang
+        response = client.get("/readyz")
+    finally:
+        stack.mariadb.resume_primary()
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["degraded"] == ["primary"]
+
+
+def test_readyz_stays_ready_but_degraded_while_the_broker_is_unreachable(client, settings):
+    settings.CELERY_BROKER_URL = f"amqp://guest:guest@127.0.0.1:{free_port()}//"  # nobody listens there
+    health.reset_connections()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["degraded"] == ["broker"]
+
+
+def _connections_opened(stack) -> tuple[int, int]:
+    """(connections the primary accepted, connections Redis accepted), since each started."""
+    with stack.mariadb.connect() as conn, conn.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
+        primary = int(cursor.fetchone()[1])
+    return primary, int(redis.Redis.from_url(stack.redis.url).info("stats")["total_connections_received"])
+
+
+def test_readyz_opens_no_new_connection_per_call(client, stack):
+    assert client.get("/readyz").status_code == 200  # the first call opens what it keeps
+    before = _connections_opened(stack)
+    for _ in range(5):
+        assert client.get("/readyz").json()["status"] == "ready"
+    after = _connections_opened(stack)
+    # Each reading itself costs one connection to each server; the five probes cost none.
+    assert after[0] - before[0] == 1
+    assert after[1] - before[1] == 1
+
+
+def test_readyz_answers_from_a_result_at_most_a_second_old(client, settings, monkeypatch):
+    settings.READYZ_CACHE_SECONDS = 60  # asked for more: capped at one second
+    runs = []
+    real = health.CHECKS["primary"]
+    monkeypatch.setitem(health.CHECKS, "primary", lambda: (runs.append(time.monotonic()), real())[1])
+    first = client.get("/readyz").json()
+    assert client.get("/readyz").json() == first
+    assert len(runs) == 1  # the second probe reused the first one's answer
+    while time.monotonic() - runs[0] <= 1.0:
+        time.sleep(0.05)
+    client.get("/readyz")
+    assert len(runs) == 2
 
 
 @pytest.mark.usefixtures("no_captcha", "no_rate_limits")

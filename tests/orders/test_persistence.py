@@ -102,7 +102,7 @@ def test_a_malformed_entry_is_parked_and_does_not_block_the_stream():
     reservations_drain(sale_id=sale.pk)
     assert Order.objects.using("default").count() == 3
     assert stream_len(sale.pk) == 0
-    assert get_redis().llen(keys.dead_letters) == 1
+    assert get_redis().hlen(keys.dead_letters) == 1
 
 
 @pytest.mark.slow
@@ -164,7 +164,7 @@ def test_an_entry_the_database_refuses_is_isolated_parked_and_its_neighbours_per
     reservations_drain(sale_id=sale.pk)
     assert Order.objects.using("default").count() == 12
     assert stream_len(sale.pk) == 0
-    assert victim in get_redis().lindex(sale_keys(sale.pk).dead_letters, 0)
+    assert victim in next(iter(get_redis().hvals(sale_keys(sale.pk).dead_letters)))
     owner = client_for(UserFactory._meta.model.objects.get(username="p6"))
     assert owner.get(f"/api/reservations/{victim}").json() == {
         "reservation_id": victim,
