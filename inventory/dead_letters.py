@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from config.redis import get_redis
 from inventory.redis_schema import sale_keys
 from inventory.scripts import script
+from inventory.selectors import sale_bucket_count, sale_bucket_counts
 
 MAX_LISTED = 500
 
@@ -32,6 +33,7 @@ class DeadLetter:
     reason: str
     parked_ms: int
     replayable: bool
+    bucket: int = 0  # the bucket whose stream it came from (entry ids are unique per stream only)
 
     @property
     def parked_at(self) -> datetime:
@@ -53,33 +55,44 @@ def dead_letter_encode(*, entry_id: str, fields: dict | None, reason: str, repla
     return json.dumps(letter, separators=(",", ":"))
 
 
-def _decode(entry_id: str, raw: str) -> DeadLetter:
+def _decode(entry_id: str, raw: str, bucket: int) -> DeadLetter:
     try:
         letter = json.loads(raw)
     except ValueError:  # written by an older version (a repr string): shown, never replayed
-        return DeadLetter(entry_id, None, raw[:200], 0, False)
+        return DeadLetter(entry_id, None, raw[:200], 0, False, bucket)
     return DeadLetter(
         entry_id,
         letter.get("fields"),
         str(letter.get("reason", "")),
         int(letter.get("parked_ms", 0)),
         bool(letter.get("replayable")),
+        bucket,
     )
 
 
 def dead_letters_list(*, sale_id: int) -> list[DeadLetter]:
-    """The sale's dead letters, oldest first (at most MAX_LISTED)."""
-    raw = get_redis().hgetall(sale_keys(sale_id).dead_letters)
-    letters = [_decode(entry_id, value) for entry_id, value in raw.items()]
-    return sorted(letters, key=lambda letter: (letter.parked_ms, letter.entry_id))[:MAX_LISTED]
+    """The sale's dead letters over all its buckets, oldest first (at most MAX_LISTED)."""
+    buckets = sale_bucket_count(sale_id)
+    pipe = get_redis().pipeline(transaction=False)  # each bucket's hash sits in its own slot
+    for bucket in range(buckets):
+        pipe.hgetall(sale_keys(sale_id, bucket).dead_letters)
+    letters = [
+        _decode(entry_id, value, bucket) for bucket, raw in enumerate(pipe.execute()) for entry_id, value in raw.items()
+    ]
+    return sorted(letters, key=lambda letter: (letter.parked_ms, letter.bucket, letter.entry_id))[:MAX_LISTED]
 
 
 def dead_letter_counts(sale_ids: list[int]) -> dict[int, int]:
-    """Parked letters per sale, one round trip for all (for /metrics)."""
-    pipe = get_redis().pipeline(transaction=False)  # each sale's key sits in its own slot
-    for sale_id in sale_ids:
-        pipe.hlen(sale_keys(sale_id).dead_letters)
-    return dict(zip(sale_ids, pipe.execute()))
+    """Parked letters per sale, summed over its buckets, in two round trips for all (for /metrics)."""
+    counts = sale_bucket_counts(sale_ids)
+    pairs = [(sale_id, bucket) for sale_id in sale_ids for bucket in range(counts[sale_id])]
+    pipe = get_redis().pipeline(transaction=False)  # each bucket's hash sits in its own slot
+    for sale_id, bucket in pairs:
+        pipe.hlen(sale_keys(sale_id, bucket).dead_letters)
+    totals = dict.fromkeys(sale_ids, 0)
+    for (sale_id, _), count in zip(pairs, pipe.execute()):
+        totals[sale_id] += int(count)
+    return totals
 
 
 @dataclass(frozen=True)
@@ -88,14 +101,14 @@ class Replay:
     detail: str  # the new entry id, or why not
 
 
-def dead_letter_replay(*, sale_id: int, entry_id: str) -> Replay:
-    keys = sale_keys(sale_id)
+def dead_letter_replay(*, sale_id: int, entry_id: str, bucket: int = 0) -> Replay:
+    keys = sale_keys(sale_id, bucket)
     # Why a script: the entry goes back on the stream and leaves the dead letters in one step, so
     # two operators clicking replay put it back once.
     outcome, detail = script("dead_replay")(keys=[keys.dead_letters, keys.stream], args=[entry_id])
     return Replay(outcome, detail)
 
 
-def dead_letter_discard(*, sale_id: int, entry_id: str) -> bool:
+def dead_letter_discard(*, sale_id: int, entry_id: str, bucket: int = 0) -> bool:
     """Drop a letter for good; False if it was gone already."""
-    return bool(get_redis().hdel(sale_keys(sale_id).dead_letters, entry_id))
+    return bool(get_redis().hdel(sale_keys(sale_id, bucket).dead_letters, entry_id))

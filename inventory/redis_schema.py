@@ -186,15 +186,17 @@ class SaleKeys:
         ]
 
     def lifetime(self) -> list[str]:
-        """Every fixed-name key of the sale, for the expiry after its end (expire_keys.lua). The
-        first four are what the expiry checks: meta, stream, dead letters, holds. The per-user and
-        per-reservation keys (token, idempotency, status, rate limits) carry TTLs of their own.
-        A sale whose stock is split into buckets adds its buckets' keys after these."""
+        """Every fixed-name key of this bucket, for the expiry after the sale's end (expire_keys.lua).
+        The first five are what the expiry checks: meta, stream, dead letters, holds, units given
+        away in transit. The per-user and per-reservation keys (token, idempotency, status, rate
+        limits) carry TTLs of their own. Each bucket of a split sale is expired by its own call."""
         return [
             self.meta,
             self.stream,
             self.dead_letters,
             self.holds,
+            self.transfers_out,
+            self.transfers_in,
             self.stock,
             self.bought,
             self.released,

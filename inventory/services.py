@@ -232,9 +232,19 @@ def reservations_settle(*, sale_id: int, settled: list[Settled], reservation_ttl
     )
 
 
-def sale_keys_expire(*, sale_id: int, at_ms: int) -> int:
+def sale_keys_expire(*, sale_id: int, at_ms: int, buckets: int = 1) -> int:
     """Give every key of an ended sale an expiry at ``at_ms``, if nothing is owed any more (see
-    expire_keys.lua). Returns how many keys got it; 0 = not yet; -1 = not in Redis."""
-    # Why a script: the checks (empty stream, nothing in flight, no dead letter, no hold) and the
-    # expiries happen in one step, so an entry cannot slip in between.
-    return int(script("expire_keys")(keys=sale_keys(sale_id).lifetime(), args=[int(at_ms)]))
+    expire_keys.lua). Returns how many keys got it; 0 = not yet; -1 = not in Redis.
+
+    A split sale is expired bucket by bucket (each its own slot), the last bucket first and bucket 0
+    (which holds the bucket count and the waiting room) last, stopping at the first bucket that
+    still owes something: bucket 0 stays readable until every other bucket has been let go."""
+    total = 0
+    for bucket in range(buckets - 1, -1, -1):
+        # Why a script: the checks (empty stream, nothing in flight, no dead letter, no hold, no
+        # transfer in transit) and the expiries happen in one step, so an entry cannot slip in between.
+        done = int(script("expire_keys")(keys=sale_keys(sale_id, bucket).lifetime(), args=[int(at_ms)]))
+        if done == 0:
+            return 0
+        total += max(done, 0)
+    return total if total > 0 else -1

@@ -108,7 +108,9 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
         if not self.has_preheat_permission(request):
             return HttpResponseRedirect(reverse("admin:flashsale_flashsale_change", args=[sale.pk]))
         if request.method == "POST":
-            self._dead_letter_act(request, sale, request.POST.get("do", ""), request.POST.get("entry_id", ""))
+            bucket = request.POST.get("bucket", "0")
+            bucket = int(bucket) if bucket.isdigit() and int(bucket) < 16 else 0
+            self._dead_letter_act(request, sale, request.POST.get("do", ""), request.POST.get("entry_id", ""), bucket)
             return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request),
@@ -119,16 +121,18 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
         }
         return TemplateResponse(request, "admin/flashsale/flashsale/dead_letters.html", context)
 
-    def _dead_letter_act(self, request, sale, do: str, entry_id: str) -> None:
-        letter = next((x for x in dead_letters_list(sale_id=sale.pk) if x.entry_id == entry_id), None)
+    def _dead_letter_act(self, request, sale, do: str, entry_id: str, bucket: int) -> None:
+        letters = dead_letters_list(sale_id=sale.pk)
+        letter = next((x for x in letters if x.entry_id == entry_id and x.bucket == bucket), None)
         rid = letter.reservation_id if letter else "?"
         if do == "replay":
-            replay = dead_letter_replay(sale_id=sale.pk, entry_id=entry_id)
+            replay = dead_letter_replay(sale_id=sale.pk, entry_id=entry_id, bucket=bucket)
             audit_record(
                 user=request.user,
                 obj=sale,
                 action=f"dead letter replay {replay.outcome.lower()}",
                 entry=entry_id,
+                **({"bucket": bucket} if bucket else {}),  # only a split sale's letters name theirs
                 reservation=rid,
                 detail=replay.detail,
             )
@@ -144,8 +148,15 @@ class FlashSaleConsoleAdmin(FlashSaleAdmin):
             else:
                 self.message_user(request, f"Entry {entry_id} is no longer parked.", messages.WARNING)
         elif do == "discard":
-            gone = dead_letter_discard(sale_id=sale.pk, entry_id=entry_id)
-            audit_record(user=request.user, obj=sale, action="dead letter discarded", entry=entry_id, reservation=rid)
+            gone = dead_letter_discard(sale_id=sale.pk, entry_id=entry_id, bucket=bucket)
+            audit_record(
+                user=request.user,
+                obj=sale,
+                action="dead letter discarded",
+                entry=entry_id,
+                **({"bucket": bucket} if bucket else {}),  # only a split sale's letters name theirs
+                reservation=rid,
+            )
             self.message_user(request, f"Entry {entry_id} discarded." if gone else f"Entry {entry_id} was gone.")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -22,7 +22,7 @@ from django.conf import settings
 from config.db_router import pinned_to_primary
 from flashsale.models import FlashSale
 from inventory.buckets import transfer_complete, transfers_overdue
-from inventory.selectors import RedisSaleState, combined_state, redis_sale_buckets
+from inventory.selectors import RedisSaleState, combined_state, redis_sale_buckets, sale_bucket_count
 from inventory.services import sale_keys_expire, stock_release, stock_repair
 from orders.models import Order
 from reconciliation.drift import Comparison, compare, read_db
@@ -138,7 +138,7 @@ def _expire_when_ended(sale: FlashSale) -> None:
     if sale.phase != "ended":
         return
     at_ms = int(sale.ends_at.timestamp() * 1000) + settings.SALE_KEYS_GRACE_SECONDS * 1000
-    if sale_keys_expire(sale_id=sale.pk, at_ms=at_ms) > 0:
+    if sale_keys_expire(sale_id=sale.pk, at_ms=at_ms, buckets=sale_bucket_count(sale.pk)) > 0:
         logger.info("sale %s ended and reconciled: its Redis keys expire at %s ms", sale.pk, at_ms)
 
 

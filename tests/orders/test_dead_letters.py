@@ -117,3 +117,29 @@ def test_a_letter_is_stored_as_json():
     entry_id, fields = _park_a_real_purchase(sale)
     stored = json.loads(get_redis().hget(sale_keys(sale.pk).dead_letters, entry_id))
     assert stored["fields"] == fields
+
+
+def test_a_split_sales_dead_letter_in_another_bucket_is_listed_with_its_bucket():
+    sale = live_sale(quantity=8, stock_buckets=4)
+    get_redis().xadd(sale_keys(sale.pk, 2).stream, {"rid": "garbage", "qty": "lots"})
+    reservations_drain(sale_id=sale.pk)
+    [letter] = dead_letters_list(sale_id=sale.pk)
+    assert letter.bucket == 2
+
+
+def test_a_replay_from_the_admin_puts_a_split_sales_letter_back_on_its_own_buckets_stream(operator):
+    sale = live_sale(quantity=8, stock_buckets=4)
+    entry_id = get_redis().xadd(sale_keys(sale.pk, 3).stream, {"rid": "garbage", "qty": "lots"})
+    park_poison(sale_id=sale.pk, raw=[(entry_id, {"rid": "garbage", "qty": "lots"})], bucket=3)
+    operator.post(_page(sale), {"do": "replay", "entry_id": entry_id, "bucket": "3"})
+    assert get_redis().xlen(sale_keys(sale.pk, 3).stream) == 1
+
+
+def test_metrics_count_a_split_sales_dead_letters_over_every_bucket(client, settings, stack):
+    settings.METRICS_TOKEN = "t"
+    sale = live_sale(quantity=8, stock_buckets=4)
+    for bucket in (0, 1, 3):
+        park_poison(sale_id=sale.pk, raw=[(f"1-{bucket}", {"rid": "garbage"})], bucket=bucket)
+    stack.mariadb.wait_for_replica()
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode()
+    assert f'flashsale_dead_letters{{sale="{sale.pk}"}} 3.0' in text

@@ -138,3 +138,32 @@ def test_a_published_sale_cannot_be_paused_before_its_preheat():
     with pytest.raises(SaleNotPreheated):
         sale_pause(sale_id=sale.pk)
     assert _state(sale) == FlashSale.State.PUBLISHED  # beat will still preheat it
+
+
+def _ended_split_sale(settings):
+    """A split sale (4 buckets) that sold nothing and then ended."""
+    settings.SALE_KEYS_GRACE_SECONDS = 3600
+    sale = live_sale(quantity=8, stock_buckets=4)
+    FlashSale.objects.filter(pk=sale.pk).update(
+        starts_at=timezone.now() - timedelta(hours=2), ends_at=timezone.now() - timedelta(seconds=1)
+    )
+    return sale
+
+
+def test_an_ended_split_sale_reconciled_in_agreement_gets_an_expiry_on_every_buckets_stock(settings):
+    sale = _ended_split_sale(settings)
+    assert reconcile_sale(sale_id=sale.pk).drift == 0
+    assert all(get_redis().pttl(sale_keys(sale.pk, bucket).stock) > 0 for bucket in range(4))
+
+
+def test_an_ended_split_sale_keeps_bucket_zero_while_another_bucket_still_owes(settings):
+    sale = _ended_split_sale(settings)
+    get_redis().xadd(sale_keys(sale.pk, 2).stream, {"rid": "unsettled"})  # an entry not persisted yet
+    assert sale_keys_expire(sale_id=sale.pk, at_ms=1, buckets=4) == 0
+    assert get_redis().exists(sale_keys(sale.pk).meta) == 1
+
+
+def test_an_ended_split_sale_lets_every_bucket_go_once_nothing_is_owed(settings):
+    sale = _ended_split_sale(settings)
+    sale_keys_expire(sale_id=sale.pk, at_ms=1, buckets=4)
+    assert not any(get_redis().exists(sale_keys(sale.pk, bucket).stock) for bucket in range(4))
