@@ -1,5 +1,6 @@
 """``make bench BENCH_ARGS=--redis-cluster``: the purchase path on one Redis against a 3-master
-Redis Cluster, side by side on one app server.
+Redis Cluster, side by side on one app server. ``--replica-acks``: on a 3-master + 3-replica
+cluster, the purchase with REDIS_REPLICA_ACKS=0 against 1 (its script and WAIT in one round trip).
 
 The runs alternate (one Redis, the cluster, one Redis, ...), each on a fresh app server whose
 environment names its Redis (``REDIS_URL``, ``REDIS_CLUSTER``), each on a fresh sale with one
@@ -29,11 +30,19 @@ class Variant:
     url: str
     cluster: bool
     buckets: int = 1  # the hot sale's stock_buckets (--compare-buckets N adds N-bucket variants)
+    acks: int = 0  # REDIS_REPLICA_ACKS (--replica-acks compares 0 and 1)
     runs: list[LoadResult] = field(default_factory=list)
     checks: list[checks.SaleCheck] = field(default_factory=list)
 
     def env(self, stack, clean_env, app_env: dict[str, str]) -> dict[str, str]:
-        return clean_env(stack.env(**app_env, REDIS_URL=self.url, REDIS_CLUSTER="true" if self.cluster else "false"))
+        return clean_env(
+            stack.env(
+                **app_env,
+                REDIS_URL=self.url,
+                REDIS_CLUSTER="true" if self.cluster else "false",
+                REDIS_REPLICA_ACKS=str(self.acks),
+            )
+        )
 
     @property
     def median(self) -> LoadResult:
@@ -69,6 +78,26 @@ def compare(args, stack, spec, shoppers, clean_env, app_env, plan, log) -> tuple
             Variant(f"one Redis, {n} buckets", stack.redis.url, False, n),
             Variant(f"cluster, {n} buckets", cluster.url, True, n),
         ]
+    return _compare(variants, args, stack, spec, shoppers, clean_env, app_env, plan, log)
+
+
+def compare_replica_acks(
+    args, stack, spec, shoppers, clean_env, app_env, plan, log
+) -> tuple[list[Variant], list[checks.SaleCheck]]:
+    if not stack.uses_rabbitmq:
+        raise SystemExit("--replica-acks needs RabbitMQ at 127.0.0.1:5672: Celery cannot use a Redis Cluster")
+    cluster = stack.start_redis_cluster(replicas=1)
+    log(
+        f"== REDIS_REPLICA_ACKS 0 against 1 on a 3-master + 3-replica Redis Cluster (started in "
+        f"{stack.timings['redis_cluster']:.1f}s, ack timeout {settings.REDIS_REPLICA_ACK_TIMEOUT_MS} ms): purchase "
+        f"on {spec.label}, {args.purchases} requests (one pre-issued token each) x {args.repeats} per setting, "
+        "alternating, median reported"
+    )
+    variants = [Variant("acks 0", cluster.url, True, acks=0), Variant("acks 1", cluster.url, True, acks=1)]
+    return _compare(variants, args, stack, spec, shoppers, clean_env, app_env, plan, log)
+
+
+def _compare(variants, args, stack, spec, shoppers, clean_env, app_env, plan, log):
     for attempt in range(args.repeats):
         for variant in variants:
             _one_run(variant, attempt, stack, spec, shoppers, clean_env, app_env, plan, log)
@@ -76,7 +105,7 @@ def compare(args, stack, spec, shoppers, clean_env, app_env, plan, log) -> tuple
     for variant in variants:  # persisted by a worker on the variant's Redis, then checked
         with this_process_on(variant):
             env = variant.env(stack, clean_env, app_env)
-            name = "cluster" if variant.cluster else "single"
+            name = ("cluster" if variant.cluster else "single") + f"-acks{variant.acks}"
             worker = start_worker(stack.workdir, env, queue=stack.queue, concurrency=args.worker_concurrency, name=name)
             try:
                 for c in variant.checks:
@@ -85,6 +114,17 @@ def compare(args, stack, spec, shoppers, clean_env, app_env, plan, log) -> tuple
             finally:
                 worker.stop()
     return variants, [c for v in variants for c in v.checks]
+
+
+def final_values_acks(variants: list[Variant]) -> dict[str, str]:
+    none, one = (v.median for v in variants)
+    return {
+        "acks0_rps": f"{none.rps:.0f}",
+        "acks0_p99_ms": f"{none.p99:.1f}",
+        "acks1_rps": f"{one.rps:.0f}",
+        "acks1_p99_ms": f"{one.p99:.1f}",
+        "acks1_vs_acks0": f"{one.rps / none.rps:.2f}",
+    }
 
 
 def final_values(variants: list[Variant]) -> dict[str, str]:
@@ -122,11 +162,11 @@ def _one_run(variant, attempt, stack, spec, shoppers, clean_env, app_env, plan, 
 
 def table(variants: list[Variant], *, log=print) -> None:
     base = variants[0].median
-    log("  Redis                   purchase req/s   p50 ms   p99 ms   vs one Redis   runs (req/s)")
+    log(f"  Redis                   purchase req/s   p50 ms   p99 ms   vs {variants[0].label:<10} runs (req/s)")
     for v in variants:
         m = v.median
         runs = ", ".join(f"{r.rps:.0f}" for r in v.runs)
-        log(f"  {v.label:<23} {m.rps:14.0f} {m.p50:8.1f} {m.p99:8.1f} {m.rps / base.rps:13.2f}x   {runs}")
+        log(f"  {v.label:<23} {m.rps:14.0f} {m.p50:8.1f} {m.p99:8.1f} {m.rps / base.rps:12.2f}x   {runs}")
 
 
 def _sale(sale_id: int):

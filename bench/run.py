@@ -132,11 +132,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only compare the purchase path on one Redis against a 3-master Redis Cluster (bench/cluster.py), "
         "on the first of --servers (default granian:4x1); needs RabbitMQ",
     )
+    p.add_argument(
+        "--replica-acks",
+        action="store_true",
+        help="only compare the purchase with REDIS_REPLICA_ACKS=0 and 1 on a 3-master + 3-replica Redis Cluster "
+        "(bench/cluster.py), on the first of --servers (default granian:4x1); needs RabbitMQ",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, wrk output, data files)")
     args = p.parse_args(argv)
     quick = args.quick
     defaults = dict(
-        servers="granian:4x1" if quick or args.redis_cluster else FULL_SERVERS,
+        servers="granian:4x1" if quick or args.redis_cluster or args.replica_acks else FULL_SERVERS,
         duration=3 if quick else 10,
         repeats=1 if quick else 3,
         purchases=2000 if quick else 20000,
@@ -241,14 +247,16 @@ def _run(args, stack, specs, procs, clean_env) -> bool:
     env = clean_env(stack.env(**app_env))
     t = time.monotonic()
     n_users = (
-        args.purchases if args.redis_cluster else max(args.purchases, args.sale_users, 2000, endpoints.NAIVE_USERS)
+        args.purchases
+        if args.redis_cluster or args.replica_acks
+        else max(args.purchases, args.sale_users, 2000, endpoints.NAIVE_USERS)
     )
     shoppers = seed.create_shoppers(n_users)
     log(
         f"setup: services {stack.timings['services']:.1f}s, migrate {stack.timings['migrate']:.1f}s, "
         f"{n_users} shoppers with API tokens {time.monotonic() - t:.1f}s"
     )
-    if args.redis_cluster:
+    if args.redis_cluster or args.replica_acks:
         return _run_cluster(args, stack, specs[0], shoppers, clean_env, app_env)
     workers = []
 
@@ -437,12 +445,13 @@ def _run_cluster(args, stack, spec, shoppers, clean_env, app_env) -> bool:
         repeats=args.repeats,
     )
     log()
-    variants, all_checks = cluster.compare(args, stack, spec, shoppers, clean_env, app_env, plan, log)
+    compare = cluster.compare_replica_acks if args.replica_acks else cluster.compare
+    variants, all_checks = compare(args, stack, spec, shoppers, clean_env, app_env, plan, log)
     log()
     log(f"== Invariants after the drain ({load_text()})")
     for c in all_checks:
         log(c.line())
-    values = cluster.final_values(variants)
+    values = (cluster.final_values_acks if args.replica_acks else cluster.final_values)(variants)
     log(f"finished; {load_text()}")
     log(" ".join(f"{k}={v}" for k, v in values.items()))
     return all(c.ok for c in all_checks)

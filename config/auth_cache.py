@@ -8,8 +8,8 @@ staff) writes a new version of the entries' version keys after its commit, so th
 loads anew and a copy loaded before the change, even one written back by a slow request after
 it, is never served.
 
-What is cached: for a token, the user's id and ``is_active``; for a session, the user's row (as
-the session's own data already lives in Redis).
+What is cached: for a token, the user's id and ``is_active``; for a session, the user's row without
+its password hash, plus the session's check value (as the session's own data already lives in Redis).
 """
 
 from __future__ import annotations
@@ -78,18 +78,40 @@ def token_owner(key: str) -> tuple[int, bool] | None:
     )
 
 
+def _user_fields() -> list[str]:
+    """Every column of the user but the password hash, which never goes to the cache."""
+    return [f.attname for f in get_user_model()._meta.concrete_fields if f.attname != "password"]
+
+
+def _user_copy(user_id: int) -> tuple[list, str] | None:
+    user = get_user_model()._default_manager.using(PRIMARY).filter(pk=user_id).first()
+    if user is None:
+        return None
+    return [getattr(user, name) for name in _user_fields()], user.get_session_auth_hash()
+
+
 def user_row(user_id: int):
-    """The user (every field), or None if there is none."""
-    user_model = get_user_model()
-    return cached(
-        f"auth:{{u{int(user_id)}}}:e",
-        lambda: user_model._default_manager.using(PRIMARY).filter(pk=user_id).first(),
+    """The user (every field but the password, loaded on first access), or None if there is none.
+
+    The cache holds the session's check value (an HMAC of the password hash, what login stored in
+    the session) instead of the password hash itself, so a reader of Redis learns no hash to crack."""
+    copy = cached(
+        f"auth:{{u{int(user_id)}}}:s",
+        lambda: _user_copy(user_id),
         fresh_seconds=FRESH_SECONDS,
         stale_seconds=STALE_SECONDS,
         missing_seconds=MISSING_SECONDS,
         version_key=_user_version_key(user_id),
         single_flight_when_absent=False,
     )
+    if copy is None:
+        return None
+    values, session_hash = copy
+    user = get_user_model().from_db(PRIMARY, _user_fields(), values)
+    # Why an instance attribute: django.contrib.auth.get_user checks the session against this; the
+    # cached HMAC answers it without the password (a key rotation's fallback check loads it).
+    user.get_session_auth_hash = lambda: session_hash
+    return user
 
 
 def _invalidate_after_commit(keys: list[str], using: str) -> None:

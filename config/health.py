@@ -32,6 +32,7 @@ from kombu import Connection
 from config.db_router import PRIMARY, REPLICA
 from config.errors import error_body
 from config.redis import get_redis
+from config.replica_acks import replica_acks_problem
 
 logger = logging.getLogger(__name__)
 DEADLINE_SECONDS = 1.5  # the whole probe answers within this (plus a few ms)
@@ -189,6 +190,14 @@ def check_redis() -> None:
         raise NotReady("loading") from None  # reloading its AOF: the sale state is not there yet
 
 
+def check_redis_replicas() -> None:
+    """Purchases are refused (503) while a master has fewer replicas than REDIS_REPLICA_ACKS: say so.
+    Reported as degraded, not required: every instance shares it, so pulling them would not help."""
+    problem = replica_acks_problem()
+    if problem:
+        raise NotReady(problem)
+
+
 def _broker_round_trip(conn) -> None:
     channel = conn.default_channel
     if conn.transport.driver_type == "redis":
@@ -209,6 +218,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "primary": check_primary,
     "replica": check_replica,
     "redis": check_redis,
+    "redis_replicas": check_redis_replicas,
     "broker": check_broker,
 }
 

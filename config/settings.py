@@ -124,6 +124,10 @@ REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT_MS", 2000, minimum=50) / 1000
 # Refuse any script called with keys of two cluster slots, on one server too (config/redis.py).
 REDIS_SLOT_CHECK = env_bool("REDIS_SLOT_CHECK", True)
+# How many replicas must hold a purchase before it is answered 202 (WAIT after the script, on the
+# slot master's connection; 0 = the node's AOF alone), and how long to wait for them (docs/reliability.md).
+REDIS_REPLICA_ACKS = env_int("REDIS_REPLICA_ACKS", 0, maximum=5)
+REDIS_REPLICA_ACK_TIMEOUT_MS = env_int("REDIS_REPLICA_ACK_TIMEOUT_MS", 50, minimum=1, maximum=10_000)
 REDIS_CACHE_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT}
 if not REDIS_CLUSTER:
     # Why blocking: past 200 concurrent cache calls in one process a caller waits (up to 2 s)

@@ -66,5 +66,7 @@ SCRIPT_REFUSALS = {
     "BAD_TOKEN": BadToken,
     "MISMATCH": IdempotencyMismatch,
     "NOT_PREHEATED": ServiceUnavailable,
+    "NO_REPLICAS": ServiceUnavailable,  # the sale's Redis master has fewer replicas than REDIS_REPLICA_ACKS
+    "NOT_REPLICATED": ServiceUnavailable,  # too few replicas confirmed it in time: taken back
     "INVALID": ApplicationError,
 }

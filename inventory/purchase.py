@@ -10,7 +10,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from django.conf import settings
+
 from inventory.buckets import BucketsReading, bucket_count_known, bucket_count_learn, buckets_read, stock_transfer
+from inventory.confirmed_purchase import stock_take_confirmed
 from inventory.redis_schema import home_bucket, reservation_id_bucket, reservation_id_new, sale_keys
 from inventory.scripts import script
 
@@ -78,6 +81,14 @@ def purchase_script_arguments(ask: PurchaseAsk) -> tuple[list, list]:
 def purchase_run(ask: PurchaseAsk) -> tuple[str, str, bool]:
     """One purchase script call in the ask's home bucket: (code, detail, wake the persister?)."""
     keys, args = purchase_script_arguments(ask)
+    if settings.REDIS_REPLICA_ACKS:  # the script and WAIT together on the bucket's master (confirmed_purchase.py)
+        return stock_take_confirmed(
+            keys=keys,
+            args=args,
+            user_id=ask.user_id,
+            idempotency_key=ask.idempotency_key,
+            reservation_ttl_ms=ask.reservation_ttl_ms,
+        )
     # One round trip: rate limits, idempotency, window, token, limit and stock, checked and taken atomically.
     code, detail, wake = script("purchase")(keys=keys, args=args)
     return code, detail, bool(wake)

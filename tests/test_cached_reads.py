@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config.redis import get_redis
 from flashsale import selectors as sale_selectors
 from orders import lifecycle
 from orders.models import Order
@@ -117,6 +118,15 @@ def test_a_warm_order_read_with_a_session_makes_no_db_query(stack):
     url = f"/api/orders/{order.number}/"
     browser.get(url)
     assert _queries(lambda: browser.get(url)) == 0
+
+
+def test_the_cached_session_user_holds_no_password_hash(stack):
+    shopper, _, [order] = _an_order(stack)
+    browser = Client()
+    browser.force_login(shopper)
+    browser.get(f"/api/orders/{order.number}/")
+    stored = b"".join(get_redis().dump(key) or b"" for key in get_redis().scan_iter(match=f"*auth:{{u{shopper.pk}}}*"))
+    assert shopper.password.split("$")[-1].encode() not in stored
 
 
 def test_a_warm_sale_read_makes_no_db_query(stack):

@@ -101,8 +101,9 @@ redis.call('HINCRBY', KEYS[3], user, qty)
 redis.call('HINCRBY', KEYS[1], 'inflight', qty)
 redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('ZADD', KEYS[12], now + tonumber(ARGV[13]), rid)  -- held until paid, returned or past its deadline
-redis.call('XADD', KEYS[6], '*', 'rid', rid, 'user', user, 'qty', qty, 'gen', meta[5], 'ts', now)
-redis.call('HSET', KEYS[7], 'status', 'pending', 'user', user, 'qty', qty)
+local entry = redis.call('XADD', KEYS[6], '*', 'rid', rid, 'user', user, 'qty', qty, 'gen', meta[5], 'ts', now)
+-- The entry id lets abandon.lua take back a purchase its replicas never confirmed.
+redis.call('HSET', KEYS[7], 'status', 'pending', 'user', user, 'qty', qty, 'entry', entry)
 redis.call('PEXPIRE', KEYS[7], ARGV[7])
 answer('OK', rid)
 local kick = redis.call('SET', KEYS[8], '1', 'NX', 'PX', ARGV[8]) and 1 or 0

@@ -82,7 +82,7 @@ def test_readyz_is_ready_when_every_service_answers(client):
     assert response.json() == {
         "status": "ready",
         "degraded": [],
-        "checks": {"primary": "ok", "replica": "ok", "redis": "ok", "broker": "ok"},
+        "checks": {"primary": "ok", "replica": "ok", "redis": "ok", "redis_replicas": "ok", "broker": "ok"},
     }
 
 
