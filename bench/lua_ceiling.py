@@ -71,9 +71,9 @@ def purchase_commands(first_user: int, count: int) -> list[tuple]:
 
     from config.redis import get_redis
     from flashsale.services import purchase_ask
+    from inventory.purchase import purchase_script_arguments
     from inventory.redis_schema import reservation_id_new, sale_keys
     from inventory.scripts import script
-    from inventory.services import purchase_script_arguments
 
     sha = get_redis().script_load(script("purchase").registered.script)
     keys, ttl, r = sale_keys(SALE_ID), settings.FLASHSALE["TOKEN_TTL"], get_redis()
