@@ -51,7 +51,7 @@ def sale_edit_refusal(*, before: FlashSale, changed: set[str]) -> str | None:
             "This sale has started, so %(fields)s can no longer change: units are being sold "
             "against them. To sell more, create another sale; to stop selling now, pause it. "
             "The window and the per-user limit can still be edited."
-        ) % {"fields": ", ".join(refused)}
+        ) % {"fields": ", ".join(str(FlashSale._meta.get_field(name).verbose_name) for name in refused)}
     return None
 
 
