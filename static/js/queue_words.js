@@ -12,7 +12,9 @@
   }
 
   function spoken(ms) {  // "1 minute 58 seconds", for the announcement
-    var s = Math.max(0, Math.ceil(ms / 1000)), m = Math.floor(s / 60), rest = s % 60;
+    // Rounded down: said once, it must never promise more time than is left (the page's estimate
+    // of the server's clock can trail it by a fraction of a second).
+    var s = Math.max(0, Math.floor(ms / 1000)), m = Math.floor(s / 60), rest = s % 60;
     var minutes = m ? FS.t(ngettext("%(n)s minute", "%(n)s minutes", m), { n: m }) : "";
     var seconds = rest || !m ? FS.t(ngettext("%(n)s second", "%(n)s seconds", rest), { n: rest }) : "";
     return minutes && seconds ? FS.t(gettext("%(minutes)s %(seconds)s"), { minutes: minutes, seconds: seconds }) : minutes || seconds;
