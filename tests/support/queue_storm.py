@@ -118,7 +118,7 @@ class Storm:
             return self._done()
         if place["state"] in ("waiting", "prequeue"):
             return self.schedule(index, place["poll_after_ms"])
-        shopper.outcome = place["reason"] or place["state"]  # closed (sold_out), or lapsed
+        shopper.answered_at, shopper.outcome = time.time(), place["reason"] or place["state"]  # closed, or lapsed
         self._done()
 
     def _buy(self, shopper: Shopper) -> None:
